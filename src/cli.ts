@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+/**
+ * `tmdb-fleet`: the one entry point. Subcommands map to producers (backfill), workers
+ * (worker), run state (status) and the dashboard. Exit codes: 0 success, 1 a run failed or a
+ * runtime error, 2 bad arguments or configuration.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type Config } from './config.js';
+import { FleetError, UsageError, ConfigError } from './errors.js';
+import { createLogger, scrubSecrets, secretValues } from './log.js';
+import { openFleet } from './fleet.js';
+import { QUEUE_NAMES, type QueueName } from './queues.js';
+import { parseBackfillArgs, startBackfill } from './producers/backfill.js';
+import { startWorkers, type WorkerSet } from './workers/index.js';
+import { watchRun } from './progress.js';
+import { startDashboard } from './dashboard/server.js';
+import type { RunSummary } from './runs.js';
+
+const positiveInt = (name: string) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError(`${name} "${value}" is not a whole number ≥ 1`);
+  }
+  return Number(value);
+};
+
+const port = (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError(`port "${value}" is not 0-65535`);
+  return Number(value);
+};
+
+const queueList = (value: string): QueueName[] => {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(QUEUE_NAMES as readonly string[]).includes(n)) {
+      throw new InvalidArgumentError(`queue "${n}" is unknown: expected some of ${QUEUE_NAMES.join(',')}`);
+    }
+  }
+  return names as QueueName[];
+};
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The summary fields printed by `status` and `backfill --json`. */
+function summaryLine(s: RunSummary): string {
+  return JSON.stringify({
+    runId: s.runId,
+    state: s.state,
+    error: s.error,
+    kind: s.kind,
+    expected: s.expected,
+    discovered: s.discovered,
+    fetched: s.fetched,
+    notFound: s.notFound,
+    failed: s.failed,
+    objects: s.objects,
+    records: s.records,
+    pagesPlanned: s.pagesPlanned,
+    pagesDone: s.pagesDone,
+    pagesFailed: s.pagesFailed,
+    uncovered: s.uncovered,
+    createdAt: s.createdAt,
+    finishedAt: s.finishedAt,
+  });
+}
+
+function humanSummary(s: RunSummary): string {
+  const lines = [
+    `run ${s.runId} (${s.kind}) ${s.state}${s.error ? `: ${s.error}` : ''}`,
+    `  titles: ${s.discovered} discovered, ${s.fetched} fetched, ${s.notFound} not found, ${s.failed} failed (TMDB reported ${s.expected})`,
+    `  pages: ${s.pagesDone}/${s.pagesPlanned} done, ${s.pagesFailed} failed`,
+    `  lake: ${s.objects} objects, ${s.records} records`,
+  ];
+  if (s.uncovered > 0) lines.push(`  uncovered: ${s.uncovered} titles beyond TMDB's 500-page cap (see manifest)`);
+  return lines.join('\n');
+}
+
+/** Waits for SIGTERM/SIGINT, then runs `stop`, then exits 0. */
+function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`tmdb-fleet: ${signal} received, shutting down\n`);
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
+
+/** Builds the command-line program (without running it). */
+export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
+  let config: Config | undefined;
+  const getConfig = () => (config ??= loadConfig(env));
+  const program = new Command('tmdb-fleet')
+    .description('Moves the TMDB catalog into the raw zone of an S3 data lake: complete, exactly once, under one fleet-wide rate limit.')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  program
+    .command('worker')
+    .description('run workers (long-running) for the given queues')
+    .addOption(new Option('--queues <names>', 'comma-separated queues').default([...QUEUE_NAMES], QUEUE_NAMES.join(',')).argParser(queueList))
+    .option('--concurrency <n>', 'jobs per queue at once (default WORKER_CONCURRENCY)', positiveInt('--concurrency'))
+    .action(async (opts: { queues: QueueName[]; concurrency?: number }) => {
+      const cfg = getConfig();
+      const log = createLogger(cfg);
+      const fleet = openFleet(cfg, log, 'worker');
+      if (cfg.lake.kind === 'local') log.warn({ dir: cfg.lake.dir }, 'S3_BUCKET is unset: writing the lake to a local directory (LAKE_DIR)');
+      await fleet.store.check();
+      fleet.tmdb();
+      const set = startWorkers(fleet, opts.queues, opts.concurrency ?? cfg.jobs.concurrency);
+      onShutdown(async () => {
+        await set.close();
+        await fleet.close();
+      });
+    });
+
+  program
+    .command('backfill')
+    .description('plan and enqueue a backfill run; prints its run id')
+    .argument('<kind>', 'movie or tv')
+    .option('--from <date>', 'first release (movie) or first-air (tv) date, YYYY-MM-DD')
+    .option('--to <date>', 'last release or first-air date, YYYY-MM-DD')
+    .option('--param <key=value>', 'TMDB discover filter, repeatable (with_genres=28, vote_count.gte=10, ...)', collect, [])
+    .option('--wait', 'block until the run ends; exit 0 when completed, 1 when failed')
+    .option('--json', 'print the run summary as one JSON object on the last line of stdout')
+    .option('--workers <n>', 'with --wait: also run N workers in this process', positiveInt('--workers'))
+    .action(async (kind: string, opts: { from?: string; to?: string; param: string[]; wait?: boolean; json?: boolean; workers?: number }) => {
+      const params = parseBackfillArgs({ kind, from: opts.from, to: opts.to, params: opts.param });
+      if (opts.workers && !opts.wait) throw new UsageError('--workers needs --wait (the workers stop when the run ends)');
+      const cfg = getConfig();
+      const log = createLogger(cfg);
+      const fleet = openFleet(cfg, log, 'client');
+      let workerFleet: ReturnType<typeof openFleet> | undefined;
+      const sets: WorkerSet[] = [];
+      try {
+        if (cfg.lake.kind === 'local') process.stderr.write(`tmdb-fleet: S3_BUCKET is unset: the lake is the local directory ${cfg.lake.dir}\n`);
+        const { runId } = await startBackfill(fleet, params);
+        if (!opts.json) process.stdout.write(`${runId}\n`);
+        if (!opts.wait) {
+          if (opts.json) process.stdout.write(`${summaryLine(await fleet.runs.summary(runId))}\n`);
+          return;
+        }
+        if (opts.workers) {
+          workerFleet = openFleet(cfg, log, 'worker');
+          for (let i = 0; i < opts.workers; i++) sets.push(startWorkers(workerFleet, QUEUE_NAMES, cfg.jobs.concurrency));
+        }
+        const summary = await watchRun(fleet.runs, runId);
+        process.stdout.write(opts.json ? `${summaryLine(summary)}\n` : `${humanSummary(summary)}\n`);
+        if (summary.state !== 'completed') process.exitCode = 1;
+      } finally {
+        await Promise.all(sets.map((s) => s.close()));
+        await workerFleet?.close();
+        await fleet.close();
+      }
+    });
+
+  program
+    .command('status')
+    .description('print the summary of a run')
+    .argument('<runId>')
+    .option('--json', 'one JSON object')
+    .action(async (runId: string, opts: { json?: boolean }) => {
+      const cfg = getConfig();
+      const fleet = openFleet(cfg, createLogger(cfg), 'client');
+      try {
+        const s = await fleet.runs.summary(runId);
+        process.stdout.write(opts.json ? `${summaryLine(s)}\n` : `${humanSummary(s)}\n`);
+      } finally {
+        await fleet.close();
+      }
+    });
+
+  program
+    .command('dashboard')
+    .description('serve Bull Board over every queue, /healthz and /metrics')
+    .option('--port <port>', 'TCP port (default DASHBOARD_PORT)', port)
+    .action(async (opts: { port?: number }) => {
+      const cfg = getConfig();
+      const log = createLogger(cfg);
+      const fleet = openFleet(cfg, log, 'worker');
+      const dashboard = await startDashboard(fleet, {
+        host: cfg.dashboard.host,
+        port: opts.port ?? cfg.dashboard.port,
+        auth: cfg.dashboard.auth,
+      });
+      log.info({ url: dashboard.url }, 'dashboard listening');
+      process.stderr.write(`tmdb-fleet: dashboard at ${dashboard.url}\n`);
+      onShutdown(async () => {
+        await dashboard.close();
+        await fleet.close();
+      });
+    });
+
+  return program;
+}
+
+/** Runs the CLI; prints one clear line for expected errors, never a secret. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    let secrets: string[] = [];
+    try {
+      secrets = secretValues(loadConfig());
+    } catch {
+      /* config errors carry no secret values */
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`tmdb-fleet: ${scrubSecrets(message, secrets)}\n`);
+    process.exitCode = err instanceof UsageError || err instanceof ConfigError ? 2 : err instanceof FleetError ? 1 : 1;
+  }
+}
+
+const invokedDirectly = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) void main();

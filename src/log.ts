@@ -1,0 +1,69 @@
+/**
+ * pino logger with secret redaction. Two layers: known secret-bearing paths are redacted
+ * (`authorization` headers, tokens, passwords), and every line is scrubbed, right before it is
+ * written, of the literal values of configured secrets and of `api_key=` query values — so a
+ * secret that slips into an error message or a URL is still never printed.
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+import type { Config } from './config.js';
+
+export type { Logger };
+
+const REDACT_PATHS = [
+  'authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'req.headers.authorization',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  'accessKeyId',
+  '*.accessKeyId',
+];
+
+/** The literal secret values in a config (TMDB token/key, AWS keys, dashboard password). */
+export function secretValues(config: Config): string[] {
+  const values: (string | undefined)[] = [
+    config.tmdb.credential?.kind === 'bearer' ? config.tmdb.credential.token : undefined,
+    config.tmdb.credential?.kind === 'api_key' ? config.tmdb.credential.key : undefined,
+    config.lake.kind === 's3' ? config.lake.credentials?.accessKeyId : undefined,
+    config.lake.kind === 's3' ? config.lake.credentials?.secretAccessKey : undefined,
+    config.dashboard.auth?.password,
+  ];
+  return values.filter((v): v is string => typeof v === 'string' && v.length >= 4);
+}
+
+/**
+ * Replaces every occurrence of the given secrets, `api_key=…` query values and `Bearer …`
+ * credentials in a string with `[REDACTED]`.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
+  return out
+    .replace(/(api_key=)[^&\s"']+/gi, '$1[REDACTED]')
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[REDACTED]');
+}
+
+/**
+ * Creates the process logger: JSON lines on stderr (stdout stays for command output).
+ * @param destination - where lines go; defaults to stderr (fd 2).
+ */
+export function createLogger(
+  config: Pick<Config, 'logLevel'> & Partial<Config>,
+  destination?: DestinationStream,
+): Logger {
+  const secrets = 'tmdb' in config && config.tmdb ? secretValues(config as Config) : [];
+  return pino(
+    {
+      level: config.logLevel,
+      base: { pid: process.pid },
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
+    },
+    destination ?? pino.destination({ fd: 2, sync: false }),
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * Backfill producer: validates a backfill's arguments, checks the lake and the TMDB credential
+ * before anything is enqueued, records the run and enqueues page 1 of its root window. The
+ * discover workers plan the rest lazily (window splits, pages a few at a time).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Fleet } from '../fleet.js';
+import type { Kind } from '../queues.js';
+import { pageKey, windowKey, type RunParams } from '../runs.js';
+import { UsageError } from '../errors.js';
+import { isDiscoverPage } from '../tmdb/types.js';
+import { discoverQuery, rootWindow } from '../windows.js';
+
+/** TMDB discover filters a backfill passes through (`--param name=value`), per kind. */
+const SHARED_PARAMS = [
+  'include_adult', 'language', 'sort_by', 'vote_average.gte', 'vote_average.lte', 'vote_count.gte',
+  'vote_count.lte', 'watch_region', 'with_companies', 'with_genres', 'with_keywords',
+  'with_origin_country', 'with_original_language', 'with_runtime.gte', 'with_runtime.lte',
+  'with_watch_monetization_types', 'with_watch_providers', 'without_companies', 'without_genres',
+  'without_keywords', 'without_watch_providers',
+];
+export const DISCOVER_PARAMS: Record<Kind, readonly string[]> = {
+  movie: [
+    ...SHARED_PARAMS, 'certification', 'certification.gte', 'certification.lte', 'certification_country',
+    'include_video', 'region', 'with_cast', 'with_crew', 'with_people', 'with_release_type',
+  ],
+  tv: [
+    ...SHARED_PARAMS, 'include_null_first_air_dates', 'screened_theatrically', 'timezone', 'with_networks',
+    'with_status', 'with_type',
+  ],
+};
+
+/** Raw backfill arguments, as the CLI received them. */
+export interface BackfillArgs {
+  kind: string;
+  from?: string | undefined;
+  to?: string | undefined;
+  /** `key=value` strings. */
+  params?: string[] | undefined;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function checkDate(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const ok = DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value;
+  if (!ok) throw new UsageError(`${name} "${value}" is not a date: expected YYYY-MM-DD, e.g. 2024-01-31`);
+  return value;
+}
+
+/**
+ * Validates backfill arguments.
+ * @throws UsageError naming the bad value and what was expected.
+ */
+export function parseBackfillArgs(args: BackfillArgs): RunParams {
+  if (args.kind !== 'movie' && args.kind !== 'tv') {
+    throw new UsageError(`kind "${args.kind}" is not supported: expected movie or tv`);
+  }
+  const kind: Kind = args.kind;
+  const from = checkDate('--from', args.from);
+  const to = checkDate('--to', args.to);
+  if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+  const params: Record<string, string> = {};
+  for (const pair of args.params ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param "${pair}" is not key=value, e.g. with_genres=28`);
+    const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    if (!DISCOVER_PARAMS[kind].includes(key)) {
+      const hint = /date|page/.test(key) ? ' (use --from/--to for dates; pages are planned by the fleet)' : '';
+      throw new UsageError(`--param ${key} is not a TMDB /discover/${kind} filter${hint}`);
+    }
+    if (key.startsWith('vote_count.') && !/^\d+$/.test(value)) {
+      throw new UsageError(`--param ${key}=${value}: expected a whole number`);
+    }
+    params[key] = value;
+  }
+  return { kind, ...(from ? { from } : {}), ...(to ? { to } : {}), params };
+}
+
+/** A new run id: `<kind>-<UTC yyyymmddThhmmss>-<4 hex>`, sortable and safe in keys and job ids. */
+export function newRunId(kind: Kind, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
+  return `${kind}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * Starts a backfill run: checks the lake (S3 HeadBucket or the local directory) and the TMDB
+ * credential (one discover request), records the run, enqueues page 1 of its root window.
+ * @returns the run id and TMDB's total_results for the whole query.
+ * @throws LakeError, TmdbAuthError, TmdbTransientError before anything is enqueued.
+ */
+export async function startBackfill(fleet: Fleet, params: RunParams): Promise<{ runId: string; expected: number }> {
+  await fleet.store.check();
+  const root = rootWindow(params);
+  const first = await fleet.tmdb().get(`/discover/${params.kind}`, discoverQuery(params, root, 1));
+  const expected = isDiscoverPage(first) ? first.total_results : 0;
+  const runId = newRunId(params.kind);
+  const lakePrefix = fleet.config.lake.prefix;
+  await fleet.runs.create(runId, params, lakePrefix);
+  await fleet.runs.setExpected(runId, expected);
+  await fleet.runs.plan(runId, [pageKey(root, 1)]);
+  await fleet.queues.discover.add(
+    'page',
+    { runId, window: root, page: 1, pages: 0 },
+    { jobId: `d.${runId}.${windowKey(root)}.1` },
+  );
+  fleet.log.info({ runId, params, expected }, 'backfill enqueued');
+  return { runId, expected };
+}

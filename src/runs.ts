@@ -1,0 +1,467 @@
+/**
+ * Run state: compact, idempotent bookkeeping of one backfill in Redis, and the exactly-once
+ * staging of documents into batches.
+ *
+ * Keys (all under `<prefix>:run:<runId>`, one Redis Cluster slot thanks to the hash tag):
+ * - `` (hash): parameters, state and counters;
+ * - `:discovered`, `:fetched`, `:notfound`, `:failed`: bitmaps indexed by TMDB id (a million
+ *   titles cost ~200 KB each); a counter moves only when its bit flips, so re-delivered jobs
+ *   never double-count;
+ * - `:pages` (hash page key → 0 planned / 1 done / 2 failed), `:leaves` and `:uncovered`
+ *   (window key → total_results), for completeness accounting;
+ * - `:staged` (list of JSON documents waiting for an object), `:claims` (write job claim →
+ *   batch seq), `:open` (set of claimed, not yet stored, batch seqs), `:batch:<seq>` (hash of
+ *   key, body, count), `:objects` (hash seq → `{key, records}`).
+ *
+ * Exactly once: a document is staged only when its `fetched` bit flips (atomic); a claim moves
+ * staged documents into one batch under one sequence number (atomic); a batch always goes to
+ * the same object key with the same bytes; only a stored batch is committed. A crash anywhere
+ * leaves either staged documents (claimed later) or an open batch (stored again, same bytes).
+ */
+import type { Redis } from 'ioredis';
+import { RunNotFoundError } from './errors.js';
+import type { Kind, Window } from './queues.js';
+import { RedisScript, type ScriptReply } from './redis-script.js';
+
+/** Lifecycle of a run. */
+export type RunState = 'running' | 'finalizing' | 'completed' | 'failed';
+
+/** Parameters a run was started with, as stored in its manifest. */
+export interface RunParams {
+  kind: Kind;
+  from?: string;
+  to?: string;
+  /** Extra TMDB discover filters passed through (`--param`). */
+  params: Record<string, string>;
+}
+
+/** What `status` and `backfill --json` print. */
+export interface RunSummary {
+  runId: string;
+  kind: Kind;
+  state: RunState;
+  error: string | undefined;
+  params: RunParams;
+  createdAt: string;
+  finishedAt: string | undefined;
+  /** total_results TMDB reported for the whole query. */
+  expected: number;
+  discovered: number;
+  fetched: number;
+  notFound: number;
+  failed: number;
+  pagesPlanned: number;
+  pagesDone: number;
+  pagesFailed: number;
+  objects: number;
+  records: number;
+  /** Titles TMDB reported that no window could reach (beyond the 500-page cap). */
+  uncovered: number;
+}
+
+/** A data object of a run, as listed in its manifest. */
+export interface RunObject {
+  seq: number;
+  key: string;
+  records: number;
+}
+
+/** A claimed batch ready to be stored. */
+export interface Batch {
+  seq: number;
+  key: string;
+  body: string;
+  count: number;
+}
+
+const COMPLETE_CHECK = `
+local function complete(base)
+  local h = redis.call('HMGET', base, 'state', 'pagesPlanned', 'pagesDone', 'discovered', 'fetched', 'notFound', 'failed')
+  if h[1] ~= 'running' then return 0 end
+  local planned = tonumber(h[2] or '0')
+  if planned == 0 or planned ~= tonumber(h[3] or '0') then return 0 end
+  if tonumber(h[4] or '0') ~= tonumber(h[5] or '0') + tonumber(h[6] or '0') + tonumber(h[7] or '0') then return 0 end
+  return 1
+end
+`;
+
+/** KEYS: base. ARGV: page keys. Marks pages planned (idempotent). */
+const PLAN = new RedisScript(`
+local n = 0
+for i = 1, #ARGV do
+  if redis.call('HSETNX', KEYS[1] .. ':pages', ARGV[i], '0') == 1 then n = n + 1 end
+end
+if n > 0 then redis.call('HINCRBY', KEYS[1], 'pagesPlanned', n) end
+return n
+`);
+
+/** KEYS: base. ARGV: page key, outcome (1 done, 2 failed). Returns 1 when the run is complete. */
+const PAGE_DONE = new RedisScript(`${COMPLETE_CHECK}
+local base = KEYS[1]
+local v = redis.call('HGET', base .. ':pages', ARGV[1])
+if v == '0' then
+  redis.call('HSET', base .. ':pages', ARGV[1], ARGV[2])
+  redis.call('HINCRBY', base, 'pagesDone', 1)
+  if ARGV[2] == '2' then redis.call('HINCRBY', base, 'pagesFailed', 1) end
+end
+return complete(base)
+`);
+
+/** KEYS: base. ARGV: ids. Returns the ids not yet discovered (read only). */
+const UNSEEN = new RedisScript(`
+local out = {}
+for i = 1, #ARGV do
+  if redis.call('GETBIT', KEYS[1] .. ':discovered', ARGV[i]) == 0 then out[#out + 1] = ARGV[i] end
+end
+return out
+`);
+
+/** KEYS: base. ARGV: ids. Sets their discovered bits, counting the new ones. */
+const DISCOVER = new RedisScript(`
+local n = 0
+for i = 1, #ARGV do
+  if redis.call('SETBIT', KEYS[1] .. ':discovered', ARGV[i], 1) == 0 then n = n + 1 end
+end
+if n > 0 then redis.call('HINCRBY', KEYS[1], 'discovered', n) end
+return n
+`);
+
+/**
+ * KEYS: base. ARGV: id, document JSON. Stages a fetched document once.
+ * Returns {staged (1/0; -1 when the run is not running), stagedTotal, stagedLength, complete}.
+ */
+const STAGE = new RedisScript(`${COMPLETE_CHECK}
+local base = KEYS[1]
+if redis.call('HGET', base, 'state') ~= 'running' then return {-1, 0, 0, 0} end
+if redis.call('GETBIT', base .. ':notfound', ARGV[1]) == 1 then return {0, 0, 0, complete(base)} end
+if redis.call('SETBIT', base .. ':fetched', ARGV[1], 1) == 1 then return {0, 0, 0, complete(base)} end
+redis.call('HINCRBY', base, 'fetched', 1)
+if redis.call('SETBIT', base .. ':failed', ARGV[1], 0) == 1 then redis.call('HINCRBY', base, 'failed', -1) end
+local len = redis.call('RPUSH', base .. ':staged', ARGV[2])
+local total = redis.call('HINCRBY', base, 'stagedTotal', 1)
+return {1, total, len, complete(base)}
+`);
+
+/**
+ * KEYS: base. ARGV: id, bitmap ('notfound' | 'failed'), counter ('notFound' | 'failed').
+ * Records a terminal outcome other than fetched, once. Returns 1 when the run is complete.
+ */
+const TERMINAL = new RedisScript(`${COMPLETE_CHECK}
+local base = KEYS[1]
+if redis.call('GETBIT', base .. ':fetched', ARGV[1]) == 0 and redis.call('GETBIT', base .. ':notfound', ARGV[1]) == 0 then
+  if redis.call('SETBIT', base .. ':' .. ARGV[2], ARGV[1], 1) == 0 then redis.call('HINCRBY', base, ARGV[3], 1) end
+end
+return complete(base)
+`);
+
+/**
+ * KEYS: base. ARGV: claim key, max records, flush (1/0), up-to (flush only while fewer than
+ * this many documents were ever claimed; 0 = no bound), key base, seq digits.
+ * Returns {} when nothing is to be written, {-1} when this claim was already stored,
+ * else {seq, key, body, count}. A claim key always maps to the same batch.
+ */
+const CLAIM = new RedisScript(`
+local base = KEYS[1]
+local seq = redis.call('HGET', base .. ':claims', ARGV[1])
+if seq then
+  if redis.call('SISMEMBER', base .. ':open', seq) == 0 then return {-1} end
+  local b = redis.call('HMGET', base .. ':batch:' .. seq, 'key', 'body', 'count')
+  return {tonumber(seq), b[1], b[2], tonumber(b[3])}
+end
+local max = tonumber(ARGV[2])
+local len = redis.call('LLEN', base .. ':staged')
+if len == 0 or (ARGV[3] ~= '1' and len < max) then return {} end
+local upTo = tonumber(ARGV[4])
+if upTo > 0 and tonumber(redis.call('HGET', base, 'claimedTotal') or '0') >= upTo then return {} end
+local items = redis.call('LRANGE', base .. ':staged', 0, max - 1)
+redis.call('LTRIM', base .. ':staged', #items, -1)
+redis.call('HINCRBY', base, 'claimedTotal', #items)
+seq = redis.call('HINCRBY', base, 'seq', 1)
+local key = ARGV[5] .. string.format('%0' .. ARGV[6] .. 'd', seq) .. '.jsonl.gz'
+local body = table.concat(items, '\\n') .. '\\n'
+redis.call('HSET', base .. ':batch:' .. seq, 'key', key, 'body', body, 'count', #items)
+redis.call('HSET', base .. ':claims', ARGV[1], seq)
+redis.call('SADD', base .. ':open', seq)
+return {seq, key, body, #items}
+`);
+
+/** KEYS: base. ARGV: seq. Commits a stored batch once. */
+const COMMIT = new RedisScript(`
+local base = KEYS[1]
+if redis.call('SREM', base .. ':open', ARGV[1]) == 0 then return 0 end
+local b = redis.call('HMGET', base .. ':batch:' .. ARGV[1], 'key', 'count')
+redis.call('HSET', base .. ':objects', ARGV[1], cjson.encode({key = b[1], records = tonumber(b[2])}))
+redis.call('HINCRBY', base, 'objects', 1)
+redis.call('HINCRBY', base, 'records', tonumber(b[2]))
+redis.call('DEL', base .. ':batch:' .. ARGV[1])
+return 1
+`);
+
+/** KEYS: base. ARGV: from state, to state, error, finishedAt. Compare-and-set of the state. */
+const TRANSITION = new RedisScript(`
+local s = redis.call('HGET', KEYS[1], 'state')
+if not s then return 0 end
+if ARGV[1] ~= '*' and s ~= ARGV[1] then return 0 end
+if s == 'completed' or s == 'failed' then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'finishedAt', ARGV[4]) end
+return 1
+`);
+
+const asNumbers = (reply: ScriptReply): number[] =>
+  Array.isArray(reply) ? reply.map((v) => Number(v)) : [];
+
+/** How long a finished run's summary and manifest listing stay in Redis, s. */
+const FINISHED_RUN_TTL_S = 30 * 24 * 3600;
+
+/** Run bookkeeping for one fleet (one Redis, one prefix). */
+export class RunStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** The hash key of a run; other keys of the run extend it. */
+  base(runId: string): string {
+    return `${this.prefix}:run:${runId}`;
+  }
+
+  /** Records a new run in state `running`. */
+  async create(runId: string, params: RunParams, lakePrefix: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.redis
+      .multi()
+      .hset(this.base(runId), {
+        kind: params.kind,
+        params: JSON.stringify(params),
+        state: 'running',
+        createdAt: now,
+        lakePrefix,
+      })
+      .zadd(`${this.prefix}:runs`, Date.now(), runId)
+      .exec();
+  }
+
+  /** The stored parameters and lake prefix of a run. @throws RunNotFoundError */
+  async describe(runId: string): Promise<{ params: RunParams; state: RunState; lakePrefix: string }> {
+    const [params, state, lakePrefix] = await this.redis.hmget(this.base(runId), 'params', 'state', 'lakePrefix');
+    if (!params || !state || !lakePrefix) throw new RunNotFoundError(runId);
+    return { params: JSON.parse(params) as RunParams, state: state as RunState, lakePrefix };
+  }
+
+  /** The state of a run, or undefined when unknown. */
+  async state(runId: string): Promise<RunState | undefined> {
+    return ((await this.redis.hget(this.base(runId), 'state')) ?? undefined) as RunState | undefined;
+  }
+
+  /** Marks pages planned; returns how many were new. */
+  async plan(runId: string, pageKeys: string[]): Promise<number> {
+    if (pageKeys.length === 0) return 0;
+    return Number(await PLAN.run(this.redis, [this.base(runId)], pageKeys));
+  }
+
+  /** Marks a page done (or failed); returns true when the run just became complete. */
+  async pageDone(runId: string, pageKey: string, failed = false): Promise<boolean> {
+    return (await PAGE_DONE.run(this.redis, [this.base(runId)], [pageKey, failed ? 2 : 1])) === 1;
+  }
+
+  /** The ids among `ids` this run has not discovered yet. */
+  async unseen(runId: string, ids: number[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    return asNumbers(await UNSEEN.run(this.redis, [this.base(runId)], ids));
+  }
+
+  /** Marks ids discovered (after their details jobs were enqueued). */
+  async discovered(runId: string, ids: number[]): Promise<void> {
+    if (ids.length > 0) await DISCOVER.run(this.redis, [this.base(runId)], ids);
+  }
+
+  /** Records total_results of the whole query (idempotent). */
+  async setExpected(runId: string, total: number): Promise<void> {
+    await this.redis.hsetnx(this.base(runId), 'expected', total);
+  }
+
+  /** Records a leaf window (one that fits the page cap) and its total_results. */
+  async leaf(runId: string, windowKey: string, total: number): Promise<void> {
+    await this.redis.hset(`${this.base(runId)}:leaves`, windowKey, total);
+  }
+
+  /** Records a window that still exceeds the page cap and cannot be split further. */
+  async uncovered(runId: string, windowKey: string, total: number, reachable: number): Promise<void> {
+    await this.redis.hset(
+      `${this.base(runId)}:uncovered`,
+      windowKey,
+      JSON.stringify({ total, reachable, missed: total - reachable }),
+    );
+  }
+
+  /**
+   * Stages a fetched document once.
+   * @returns staged: false when already staged or the run is over; stagedTotal and
+   * stagedLength after the push; complete: the run just became complete.
+   */
+  async stage(
+    runId: string,
+    id: number,
+    document: string,
+  ): Promise<{ staged: boolean; active: boolean; stagedTotal: number; stagedLength: number; complete: boolean }> {
+    const [staged, total, length, complete] = asNumbers(
+      await STAGE.run(this.redis, [this.base(runId)], [id, document]),
+    );
+    return {
+      staged: staged === 1,
+      active: staged !== -1,
+      stagedTotal: total ?? 0,
+      stagedLength: length ?? 0,
+      complete: complete === 1,
+    };
+  }
+
+  /** Records a title TMDB does not have (404) or whose job failed for good. */
+  async terminal(runId: string, id: number, outcome: 'notFound' | 'failed'): Promise<boolean> {
+    const bitmap = outcome === 'notFound' ? 'notfound' : 'failed';
+    return (await TERMINAL.run(this.redis, [this.base(runId)], [id, bitmap, outcome])) === 1;
+  }
+
+  /**
+   * Claims staged documents into a batch, or returns the batch this claim already holds.
+   * @param claimKey - stable per write job (and per iteration of a flush).
+   * @param options.flush - claim even when fewer than `maxRecords` are staged.
+   * @param options.upTo - with flush: only while fewer documents than this were ever claimed
+   * (so a tail flush writes the documents staged before it was scheduled, not newer ones).
+   * @returns the batch; `'stored'` when this claim was already committed; undefined when there
+   * is nothing to write.
+   */
+  async claim(
+    runId: string,
+    claimKey: string,
+    options: { maxRecords: number; flush: boolean; upTo?: number; keyBase: string; seqDigits: number },
+  ): Promise<Batch | 'stored' | undefined> {
+    const reply = await CLAIM.run(
+      this.redis,
+      [this.base(runId)],
+      [
+        claimKey,
+        options.maxRecords,
+        options.flush ? 1 : 0,
+        options.upTo ?? 0,
+        options.keyBase,
+        options.seqDigits,
+      ],
+    );
+    if (!Array.isArray(reply) || reply.length === 0) return undefined;
+    if (reply[0] === -1) return 'stored';
+    const [seq, key, body, count] = reply;
+    return { seq: Number(seq), key: String(key), body: String(body), count: Number(count) };
+  }
+
+  /** Batches claimed but not yet stored (left by a crash or a failed write job). */
+  async openBatches(runId: string): Promise<Batch[]> {
+    const base = this.base(runId);
+    const seqs = await this.redis.smembers(`${base}:open`);
+    const out: Batch[] = [];
+    for (const seq of seqs.map(Number).sort((a, b) => a - b)) {
+      const [key, body, count] = await this.redis.hmget(`${base}:batch:${seq}`, 'key', 'body', 'count');
+      if (key && body !== null && body !== undefined && count) out.push({ seq, key, body, count: Number(count) });
+    }
+    return out;
+  }
+
+  /** Commits a stored batch (idempotent). */
+  async commit(runId: string, seq: number): Promise<void> {
+    await COMMIT.run(this.redis, [this.base(runId)], [seq]);
+  }
+
+  /** Number of documents staged and not yet in a batch. */
+  async stagedLength(runId: string): Promise<number> {
+    return this.redis.llen(`${this.base(runId)}:staged`);
+  }
+
+  /** Data objects of a run, by sequence number. */
+  async objects(runId: string): Promise<RunObject[]> {
+    const all = await this.redis.hgetall(`${this.base(runId)}:objects`);
+    return Object.entries(all)
+      .map(([seq, v]) => ({ seq: Number(seq), ...(JSON.parse(v) as { key: string; records: number }) }))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Windows that exceed the page cap and could not be split further. */
+  async uncoveredWindows(runId: string): Promise<{ window: string; total: number; reachable: number; missed: number }[]> {
+    const all = await this.redis.hgetall(`${this.base(runId)}:uncovered`);
+    return Object.entries(all).map(([window, v]) => ({
+      window,
+      ...(JSON.parse(v) as { total: number; reachable: number; missed: number }),
+    }));
+  }
+
+  /**
+   * Compare-and-set of a run's state (`from` '*' = any unfinished state).
+   * @returns true when the state changed.
+   */
+  async transition(runId: string, from: RunState | '*', to: RunState, error?: string): Promise<boolean> {
+    const finishedAt = to === 'completed' || to === 'failed' ? new Date().toISOString() : '';
+    const changed = await TRANSITION.run(this.redis, [this.base(runId)], [from, to, error ?? '', finishedAt]);
+    return changed === 1;
+  }
+
+  /** Fails a running run (e.g. TMDB refused the credential). */
+  async fail(runId: string, error: string): Promise<boolean> {
+    return this.transition(runId, '*', 'failed', error);
+  }
+
+  /** Frees a finished run's working keys; the summary and object list stay for 30 days. */
+  async release(runId: string): Promise<void> {
+    const base = this.base(runId);
+    await this.redis
+      .multi()
+      .del(`${base}:discovered`, `${base}:fetched`, `${base}:notfound`, `${base}:failed`, `${base}:pages`)
+      .del(`${base}:claims`, `${base}:staged`)
+      .expire(base, FINISHED_RUN_TTL_S)
+      .expire(`${base}:objects`, FINISHED_RUN_TTL_S)
+      .expire(`${base}:leaves`, FINISHED_RUN_TTL_S)
+      .expire(`${base}:uncovered`, FINISHED_RUN_TTL_S)
+      .exec();
+  }
+
+  /** The summary of a run. @throws RunNotFoundError */
+  async summary(runId: string): Promise<RunSummary> {
+    const base = this.base(runId);
+    const [h, uncovered] = await Promise.all([this.redis.hgetall(base), this.redis.hvals(`${base}:uncovered`)]);
+    if (!h.state || !h.params) throw new RunNotFoundError(runId);
+    const n = (v: string | undefined) => Number(v ?? 0);
+    return {
+      runId,
+      kind: h.kind as Kind,
+      state: h.state as RunState,
+      error: h.error,
+      params: JSON.parse(h.params) as RunParams,
+      createdAt: h.createdAt ?? '',
+      finishedAt: h.finishedAt,
+      expected: n(h.expected),
+      discovered: n(h.discovered),
+      fetched: n(h.fetched),
+      notFound: n(h.notFound),
+      failed: n(h.failed),
+      pagesPlanned: n(h.pagesPlanned),
+      pagesDone: n(h.pagesDone),
+      pagesFailed: n(h.pagesFailed),
+      objects: n(h.objects),
+      records: n(h.records),
+      uncovered: uncovered.reduce((sum, v) => sum + (JSON.parse(v) as { missed: number }).missed, 0),
+    };
+  }
+}
+
+/** A stable key for a window, usable in job ids (no `:`). */
+export function windowKey(w: Window): string {
+  const dates = `${w.from ?? 'start'}_${w.to ?? 'end'}`;
+  return w.voteMin === undefined && w.voteMax === undefined
+    ? dates
+    : `${dates}_v${w.voteMin ?? 0}-${w.voteMax ?? 'max'}`;
+}
+
+/** The page key of a window's page in the run's `:pages` hash. */
+export function pageKey(w: Window, page: number): string {
+  return `${windowKey(w)}#${page}`;
+}

@@ -1,0 +1,148 @@
+/**
+ * TMDB API v3 client over undici: every request passes the fleet-wide limiter, carries the
+ * credential (Bearer header or `api_key` query parameter, never logged) and maps answers to
+ * typed errors: 401 → {@link TmdbAuthError}, 404 → {@link TmdbNotFoundError}, 429 → fleet-wide
+ * pause for Retry-After then the same request again (no attempt spent), 5xx / reset / timeout /
+ * unreadable body → {@link TmdbTransientError} (the queue retries with backoff and jitter).
+ */
+import { Agent, request, errors as undiciErrors } from 'undici';
+import type { TmdbCredential } from '../config.js';
+import {
+  TmdbAuthError,
+  TmdbNotFoundError,
+  TmdbRequestError,
+  TmdbTransientError,
+} from '../errors.js';
+import type { FleetRateLimiter } from './limiter.js';
+import type { TmdbErrorBody } from './types.js';
+
+/** Options of {@link TmdbClient}. */
+export interface TmdbClientOptions {
+  /** API base, e.g. https://api.themoviedb.org/3 */
+  baseUrl: string;
+  credential: TmdbCredential;
+  limiter: FleetRateLimiter;
+  /** `language` query parameter sent with every request, if set. */
+  language?: string | undefined;
+  /** undici headersTimeout and bodyTimeout, ms. */
+  timeoutMs: number;
+  /** Most 429s in a row for one request before giving up with a transient error. @defaultValue 20 */
+  max429?: number;
+  /** Called on every 429 (for metrics and logs). */
+  on429?: (retryAfterMs: number) => void;
+}
+
+/** Query parameters of a TMDB request. */
+export type Query = Record<string, string | number | undefined>;
+
+/** Default pause on a 429 without a usable Retry-After header, ms. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+export class TmdbClient {
+  private readonly agent: Agent;
+  private readonly options: TmdbClientOptions;
+
+  constructor(options: TmdbClientOptions) {
+    this.options = options;
+    this.agent = new Agent({
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connectTimeout: Math.min(options.timeoutMs, 10_000),
+      keepAliveTimeout: 10_000,
+      connections: 128,
+    });
+  }
+
+  /**
+   * GET `<baseUrl><path>?<query>` and parse the JSON body.
+   * @param path - e.g. `/discover/movie`, `/movie/550`
+   * @throws TmdbAuthError, TmdbNotFoundError, TmdbRequestError, TmdbTransientError
+   */
+  async get(path: string, query: Query = {}): Promise<unknown> {
+    const url = new URL(this.options.baseUrl + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    if (this.options.language) url.searchParams.set('language', this.options.language);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const credential = this.options.credential;
+    if (credential.kind === 'bearer') headers.authorization = `Bearer ${credential.token}`;
+    else url.searchParams.set('api_key', credential.key);
+
+    const max429 = this.options.max429 ?? 20;
+    for (let hit = 0; ; hit++) {
+      const answer = await this.options.limiter.schedule(() => this.send(url, headers, path));
+      if (answer.status !== 429) return this.interpret(answer, path);
+      const retryAfterMs = parseRetryAfter(answer.retryAfter);
+      this.options.on429?.(retryAfterMs);
+      if (hit + 1 >= max429) {
+        throw new TmdbTransientError(`TMDB answered 429 ${max429} times in a row for ${path}`, 429);
+      }
+      await this.options.limiter.pauseFleet(retryAfterMs);
+    }
+  }
+
+  /** Closes pooled connections. */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async send(
+    url: URL,
+    headers: Record<string, string>,
+    path: string,
+  ): Promise<{ status: number; text: string; retryAfter: string | undefined }> {
+    try {
+      const res = await request(url, { method: 'GET', headers, dispatcher: this.agent });
+      const text = await res.body.text();
+      const ra = res.headers['retry-after'];
+      return { status: res.statusCode, text, retryAfter: Array.isArray(ra) ? ra[0] : ra };
+    } catch (err) {
+      const code = err instanceof undiciErrors.UndiciError ? err.code : (err as { code?: string }).code;
+      throw new TmdbTransientError(`TMDB request for ${path} failed: ${code ?? String(err)}`, undefined, {
+        cause: err,
+      });
+    }
+  }
+
+  private interpret(answer: { status: number; text: string }, path: string): unknown {
+    const { status, text } = answer;
+    if (status >= 200 && status < 300) {
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new TmdbTransientError(`TMDB sent an unreadable body for ${path} (${text.length} bytes)`, status);
+      }
+    }
+    const body = parseErrorBody(text);
+    const detail = body.status_message ? `: ${body.status_message}` : '';
+    if (status === 401) {
+      const variable = this.options.credential.kind === 'bearer' ? 'TMDB_ACCESS_TOKEN' : 'TMDB_API_KEY';
+      throw new TmdbAuthError(
+        `TMDB refused the credential in ${variable} (HTTP 401, status_code ${body.status_code ?? '?'}${detail}); set a valid ${variable}`,
+      );
+    }
+    if (status === 404) throw new TmdbNotFoundError(path);
+    if (status >= 500 || status === 408) {
+      throw new TmdbTransientError(`TMDB answered ${status} for ${path}${detail}`, status);
+    }
+    throw new TmdbRequestError(status, `TMDB refused ${path} with HTTP ${status}${detail}`);
+  }
+}
+
+function parseErrorBody(text: string): TmdbErrorBody {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as TmdbErrorBody) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Retry-After in seconds (TMDB) or an HTTP date → ms; a default when missing or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number {
+  if (value === undefined) return DEFAULT_RETRY_AFTER_MS;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 600_000);
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.min(Math.max(date - now, 0), 600_000);
+  return DEFAULT_RETRY_AFTER_MS;
+}

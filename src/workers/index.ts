@@ -1,0 +1,58 @@
+/**
+ * Starts the workers of the chosen queues in this process and stops them cleanly: on
+ * SIGTERM/SIGINT they stop taking jobs, in-flight jobs get until the deadline to finish (after
+ * it, their locks lapse and another worker takes them over), connections close, exit code 0.
+ */
+import type { Worker } from 'bullmq';
+import type { Fleet } from '../fleet.js';
+import type { QueueName } from '../queues.js';
+import { createDetailsWorker } from './details.js';
+import { createDiscoverWorker } from './discover.js';
+import { createWriteWorker } from './write.js';
+
+/** A set of running workers. */
+export interface WorkerSet {
+  workers: Worker[];
+  /** Stops taking jobs and waits for in-flight ones up to `deadlineMs`, then force-closes. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** Default graceful-shutdown deadline, ms. */
+export const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** Starts one worker per queue in `queues`, each running `concurrency` jobs at once. */
+export function startWorkers(fleet: Fleet, queues: readonly QueueName[], concurrency: number): WorkerSet {
+  const workers: Worker[] = [];
+  for (const name of queues) {
+    const worker =
+      name === 'discover'
+        ? createDiscoverWorker(fleet, concurrency)
+        : name === 'details'
+          ? createDetailsWorker(fleet, concurrency)
+          : createWriteWorker(fleet, concurrency);
+    worker.on('error', (err) => fleet.log.warn({ queue: name, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        fleet.log.error({ queue: name, jobId: job.id, err: err.message }, 'job failed for good (dead letter)');
+      }
+    });
+    workers.push(worker);
+  }
+  fleet.log.info({ queues, concurrency, lake: fleet.store.location }, 'workers started');
+  return {
+    workers,
+    async close(deadlineMs = SHUTDOWN_DEADLINE_MS) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), deadlineMs);
+      });
+      const graceful = Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const);
+      const outcome = await Promise.race([graceful, deadline]);
+      clearTimeout(timer);
+      if (outcome === 'deadline') {
+        fleet.log.warn({ deadlineMs }, 'in-flight jobs did not finish in time; they return to their queues');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}

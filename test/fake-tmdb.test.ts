@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
+
+const fixturesDir =
+  process.env.TMDB_FIXTURES_DIR ??
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/tmdb');
+const fixture = (name: string): unknown => JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8'));
+
+const AUTH = { Authorization: 'Bearer test-token' };
+
+interface Page {
+  page: number;
+  results: Record<string, unknown>[];
+  total_pages: number;
+  total_results: number;
+}
+
+async function get(url: string, headers: Record<string, string> = AUTH): Promise<{ status: number; body: unknown; res: Response }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: await res.json(), res };
+}
+
+const keyTypes = (o: Record<string, unknown>): [string, string][] =>
+  Object.entries(o).map(([k, v]) => [k, v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v]);
+
+describe('fake TMDB: synthetic catalog', () => {
+  let fake: FakeTmdb;
+  beforeAll(async () => {
+    fake = await startFakeTmdb({
+      movie: { count: 5000, from: '2000-01-01', to: '2009-12-31', seed: 7 },
+      tv: { count: 300, from: '2010-01-01', to: '2010-12-31' },
+      notFoundIds: [42],
+    });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it('pages discover 20 at a time in a stable date/id order with full totals', async () => {
+    const { status, body, res } = await get(`${fake.url}/discover/movie?page=2`);
+    expect(status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json;charset=utf-8');
+    const p = body as Page;
+    expect(p.page).toBe(2);
+    expect(p.results).toHaveLength(20);
+    expect(p.total_results).toBe(5000);
+    expect(p.total_pages).toBe(250);
+    const expected = fake.titles('movie').slice(20, 40);
+    expect(p.results.map((r) => r.id)).toEqual(expected.map((t) => t.id));
+    expect(p.results.map((r) => r.release_date)).toEqual(expected.map((t) => t.date));
+    // Same keys and value types as the recorded discover item.
+    const recorded = (fixture('discover-movie-page1.json') as Page).results[0]!;
+    expect(keyTypes(p.results[0]!)).toEqual(keyTypes(recorded));
+    const beyond = (await get(`${fake.url}/discover/movie?page=300`)).body as Page;
+    expect(beyond.results).toEqual([]);
+    expect(beyond.total_results).toBe(5000);
+  });
+
+  it('refuses page 501, 0 and non-integers with 400 / status_code 22', async () => {
+    for (const page of ['501', '0', '1.5', 'x']) {
+      const { status, body } = await get(`${fake.url}/discover/movie?page=${page}`);
+      expect(status).toBe(400);
+      expect(body).toEqual(fixture('error-400-invalid-page.json'));
+    }
+  });
+
+  it('requires the token (Bearer or api_key)', async () => {
+    const none = await get(`${fake.url}/discover/movie`, {});
+    expect(none.status).toBe(401);
+    expect(none.body).toEqual(fixture('error-401-invalid-api-key.json'));
+    const wrong = await get(`${fake.url}/movie/1`, { Authorization: 'Bearer nope' });
+    expect(wrong.status).toBe(401);
+    expect((wrong.body as { status_code: number }).status_code).toBe(7);
+    const key = await get(`${fake.url}/discover/tv?api_key=test-token`, {});
+    expect(key.status).toBe(200);
+  });
+
+  it('filters by date, vote count and language (inclusive)', async () => {
+    const all = fake.titles('movie');
+    const want = all.filter(
+      (t) => t.date >= '2003-02-01' && t.date <= '2003-03-31' && t.voteCount >= 5 && ['en', 'fr'].includes(t.originalLanguage),
+    );
+    const { body } = await get(
+      `${fake.url}/discover/movie?primary_release_date.gte=2003-02-01&primary_release_date.lte=2003-03-31&vote_count.gte=5&with_original_language=en|fr&language=de-DE`,
+    );
+    const p = body as Page;
+    expect(p.total_results).toBe(want.length);
+    expect(p.results.map((r) => r.id)).toEqual(want.slice(0, 20).map((t) => t.id));
+    const day = all[100]!.date;
+    const tv = (await get(`${fake.url}/discover/tv?first_air_date.gte=2010-06-01&first_air_date.lte=2010-06-01`)).body as Page;
+    expect(tv.total_results).toBe(fake.titles('tv').filter((t) => t.date === '2010-06-01').length);
+    const one = (await get(`${fake.url}/discover/movie?primary_release_date.gte=${day}&primary_release_date.lte=${day}`)).body as Page;
+    expect(one.results.every((r) => r.release_date === day)).toBe(true);
+  });
+
+  it('serves details with external_ids (no id key) and 404s unknown / notFound ids', async () => {
+    const id = fake.titles('movie')[0]!.id;
+    const { status, body } = await get(`${fake.url}/movie/${id}?append_to_response=external_ids`);
+    expect(status).toBe(200);
+    const doc = body as Record<string, unknown>;
+    expect(doc.id).toBe(id);
+    expect(doc.imdb_id).toBe(`tt${String(id).padStart(7, '0')}`);
+    expect(Object.keys(doc.external_ids as object)).toEqual(['imdb_id', 'wikidata_id', 'facebook_id', 'instagram_id', 'twitter_id']);
+    const { external_ids: _e, ...plain } = doc;
+    void _e;
+    expect(keyTypes(plain).map(([k]) => k)).toEqual(Object.keys(fixture('movie-348.json') as object));
+    for (const url of [`${fake.url}/movie/42`, `${fake.url}/movie/999999`, `${fake.url}/nope`]) {
+      const r = await get(url);
+      expect(r.status).toBe(404);
+      expect((r.body as { status_code: number }).status_code).toBe(34);
+    }
+    const s = fake.stats();
+    expect(s.detailsIdsServed[`movie:${id}`]).toBe(1);
+    expect(s.byStatus['404']).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rate limits with 429 + Retry-After, then recovers on configure', async () => {
+    fake.configure({ rateLimit: { rps: 5, retryAfterSec: 2 } });
+    const rs = await Promise.all(Array.from({ length: 10 }, () => fetch(`${fake.url}/movie/${fake.titles('movie')[1]!.id}`, { headers: AUTH })));
+    const limited = rs.filter((r) => r.status === 429);
+    expect(limited.length).toBe(5);
+    expect(limited[0]!.headers.get('retry-after')).toBe('2');
+    const body = (await limited[0]!.json()) as { status_code: number; status_message: string };
+    expect(body.status_code).toBe(25);
+    expect(body.status_message).toMatch(/^Your request count \(\d+\) is over the allowed limit of 5\.$/);
+    await Promise.all(rs.filter((r) => !r.bodyUsed).map((r) => r.arrayBuffer()));
+    fake.configure({ rateLimit: undefined });
+    expect((await get(`${fake.url}/discover/movie`)).status).toBe(200);
+  });
+
+  it('injects 5xx and dropped sockets deterministically', async () => {
+    fake.configure({ errorRate: 1 });
+    const err = await get(`${fake.url}/discover/movie`);
+    expect([500, 502, 503]).toContain(err.status);
+    expect((err.body as { status_code: number }).status_code).toBe(11);
+    fake.configure({ errorRate: 0, dropRate: 1 });
+    await expect(fetch(`${fake.url}/discover/movie`, { headers: AUTH })).rejects.toThrow();
+    fake.configure({ dropRate: 0 });
+    expect(fake.stats().byStatus.dropped).toBeGreaterThanOrEqual(1);
+  });
+
+  it('adds latency and tracks in-flight requests', async () => {
+    fake.resetStats();
+    fake.configure({ latencyMs: [20, 30] });
+    const t0 = Date.now();
+    const rs = await Promise.all(Array.from({ length: 5 }, () => get(`${fake.url}/discover/tv`)));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(19);
+    expect(rs.every((r) => r.status === 200)).toBe(true);
+    fake.configure({ latencyMs: 0 });
+    const s = fake.stats();
+    expect(s.requests).toBe(5);
+    expect(s.discoverRequests).toBe(5);
+    expect(s.maxInFlight).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('fake TMDB: recorded fixtures', () => {
+  let fake: FakeTmdb;
+  beforeAll(async () => {
+    fake = await startFakeTmdb({ recorded: true, token: 'rec' });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  const auth = { Authorization: 'Bearer rec' };
+
+  it('serves the recorded documents as recorded', async () => {
+    const m550 = await get(`${fake.url}/movie/550`, auth);
+    expect(m550.body).toEqual(fixture('movie-550.json'));
+    const { id: _id, ...ext } = fixture('movie-550-external_ids.json') as Record<string, unknown>;
+    void _id;
+    const m550x = await get(`${fake.url}/movie/550?append_to_response=external_ids`, auth);
+    expect(m550x.body).toEqual({ ...(fixture('movie-550.json') as object), external_ids: ext });
+    expect((await get(`${fake.url}/movie/348`, auth)).body).toEqual(fixture('movie-348.json'));
+    expect((await get(`${fake.url}/movie/2501`, auth)).body).toEqual(fixture('movie-2501.json'));
+    const tv = await get(`${fake.url}/tv/1399?append_to_response=external_ids`, auth);
+    expect(tv.body).toEqual(fixture('tv-1399-append-external_ids.json'));
+
+    const recordedItems = (fixture('discover-movie-page1.json') as Page).results;
+    const page = (await get(`${fake.url}/discover/movie`, auth)).body as Page;
+    expect(page.total_results).toBe(23);
+    expect(page.results).toHaveLength(20);
+    const thor = page.results.find((r) => r.id === 616037);
+    expect(thor).toEqual(recordedItems.find((r) => r.id === 616037));
+    expect(fake.titles('movie').map((t) => t.id)).toEqual(expect.arrayContaining([550, 348, 2501, 616037]));
+    const tvPage = (await get(`${fake.url}/discover/tv`, auth)).body as Page;
+    expect(tvPage.total_results).toBe(20);
+  });
+});

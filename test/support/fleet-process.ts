@@ -1,0 +1,79 @@
+/**
+ * Runs the built CLI (`dist/src/cli.js`) as real child processes: long-running workers that
+ * tests can SIGKILL and restart, and one-shot commands whose output and exit code they read.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** The compiled CLI entry; `npm test` builds it first. */
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js').replace(
+  `${path.sep}dist${path.sep}dist${path.sep}`,
+  `${path.sep}dist${path.sep}`,
+);
+
+/** A running `tmdb-fleet worker` process. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** stderr so far (pino JSON lines). */
+  output(): string;
+  /** SIGKILL, like a crash; resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `tmdb-fleet worker ...args` with `env` added to the current environment. */
+export function startWorker(env: Record<string, string>, args: string[] = []): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, 'worker', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = once(child, 'exit');
+  return {
+    child,
+    output: () => out,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Result of a one-shot CLI command. */
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tmdb-fleet ...args` to completion (killed after `timeoutMs`). */
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** The JSON object on the last non-empty line of a command's stdout. */
+export function lastJsonLine<T = Record<string, unknown>>(stdout: string): T {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1] ?? '{}') as T;
+}

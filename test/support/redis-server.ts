@@ -1,0 +1,160 @@
+/**
+ * Starts a real, throw-away `redis-server` (the Debian binary on PATH) on a free loopback port
+ * for integration tests. No RDB snapshots; AOF only when asked. The process is SIGKILLed if the
+ * test process exits without stopping it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { createServer, createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisServerOptions {
+  /** Turn AOF persistence on (survives `kill()` + `restart()`). @defaultValue false */
+  appendonly?: boolean;
+  /** `appendfsync` policy when AOF is on. @defaultValue everysec */
+  appendfsync?: 'always' | 'everysec' | 'no';
+  /** Working directory (AOF lives here); defaults to a fresh temporary directory. */
+  dir?: string;
+}
+
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** Graceful stop (SHUTDOWN NOSAVE, then SIGTERM if needed); resolves once the process exited. */
+  stop(): Promise<void>;
+  /** SIGKILL, like a crash; returns at once. */
+  kill(): void;
+  /** Starts again on the same port and dir (stopping the running process first if any). */
+  restart(): Promise<void>;
+}
+
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const address = srv.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** Sends one inline command and resolves with the first reply line ('' when none came). */
+function command(port: number, line: string, timeoutMs = 500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (value: string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(''), timeoutMs);
+    socket.on('connect', () => socket.write(`${line}\r\n`));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('utf8');
+      const end = reply.indexOf('\r\n');
+      if (end >= 0) done(reply.slice(0, end));
+    });
+    socket.on('error', () => done(''));
+    socket.on('close', () => done(reply));
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts `redis-server --port <free> --save "" --appendonly <yes|no>` and waits until PING answers.
+ * @throws Error with the server's output when it exits or does not answer within 10 s.
+ */
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tmdb-fleet-redis-'));
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', opts.appendonly ? 'yes' : 'no',
+    '--appendfsync', opts.appendfsync ?? 'everysec',
+    '--dir', dir,
+    '--daemonize', 'no',
+    '--protected-mode', 'no',
+  ];
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const killOnExit = () => child?.kill('SIGKILL');
+  let guarded = false;
+  const guard = (on: boolean) => {
+    if (on && !guarded) process.on('exit', killOnExit);
+    if (!on && guarded) process.off('exit', killOnExit);
+    guarded = on;
+  };
+
+  const launch = async (): Promise<void> => {
+    let output = '';
+    let gone = false;
+    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stdout?.on('data', (c: Buffer) => (output = (output + c.toString('utf8')).slice(-4_000)));
+    proc.stderr?.on('data', (c: Buffer) => (output = (output + c.toString('utf8')).slice(-4_000)));
+    exited = new Promise<void>((resolve) => {
+      proc.once('exit', () => {
+        gone = true;
+        if (child === proc) child = undefined;
+        resolve();
+      });
+      proc.once('error', (err) => {
+        output += `\n${err.message}`;
+        gone = true;
+        if (child === proc) child = undefined;
+        resolve();
+      });
+    });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (gone) throw new Error(`redis-server on port ${port} exited at start:\n${output}`);
+      // While an AOF loads, redis answers -LOADING; keep waiting for +PONG.
+      if ((await command(port, 'PING')) === '+PONG') return;
+      await sleep(50);
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`redis-server on port ${port} did not answer PING within 10 s:\n${output}`);
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    if (!proc) return;
+    const wait = exited;
+    await command(port, 'SHUTDOWN NOSAVE', 1_000);
+    const timer = setTimeout(() => proc.kill('SIGTERM'), 2_000);
+    const hard = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+    await wait;
+    clearTimeout(timer);
+    clearTimeout(hard);
+  };
+
+  guard(true);
+  await launch().catch((err: unknown) => {
+    guard(false);
+    throw err;
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      await stop();
+      guard(false);
+    },
+    kill() {
+      child?.kill('SIGKILL');
+    },
+    async restart() {
+      await stop();
+      guard(true);
+      await launch();
+    },
+  };
+}
