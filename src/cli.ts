@@ -218,6 +218,17 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }
 }
 
+/**
+ * The AWS SDK warns on every start under Node 20 that future releases need Node 22; the Docker
+ * image runs Node 24. Other warnings still print.
+ */
+function quietSdkNodeWarning(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name !== 'NodeVersionSupportWarning') process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  });
+}
+
 const invokedDirectly = (() => {
   try {
     return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -225,4 +236,7 @@ const invokedDirectly = (() => {
     return false;
   }
 })();
-if (invokedDirectly) void main();
+if (invokedDirectly) {
+  quietSdkNodeWarning();
+  void main();
+}

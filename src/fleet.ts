@@ -34,6 +34,9 @@ export function openFleet(config: Config, log: Logger, role: 'worker' | 'client'
   const redis = connectRedis(config, role);
   redis.on('error', (err) => log.warn({ code: 'REDIS', err: err.message }, 'redis connection error'));
   const queues = openQueues(config, redis);
+  for (const queue of Object.values(queues)) {
+    queue.on('error', (err) => log.warn({ code: 'REDIS', queue: queue.name, err: err.message }, 'queue error'));
+  }
   const runs = new RunStore(redis, config.redis.prefix);
   const store = openStore(config);
   let client: TmdbClient | undefined;
