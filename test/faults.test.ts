@@ -1,0 +1,94 @@
+/**
+ * TMDB misbehaving: 429 with Retry-After, random 5xx, dropped connections and latency. The run
+ * must still complete with every title exactly once, and the fleet must honour Retry-After.
+ * Also: a worker stops cleanly on SIGTERM.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { startS3Server, s3Env, type S3Server } from './support/s3-server.js';
+import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
+import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { readRun } from './support/lake-reader.js';
+
+const BUCKET = 'faults';
+let redis: RedisServer;
+let s3: S3Server;
+let tmdb: FakeTmdb;
+let workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  s3 = await startS3Server([BUCKET]);
+  tmdb = await startFakeTmdb({ movie: { count: 1_500, from: '2022-01-01', to: '2022-06-30', seed: 3 }, seed: 5 });
+});
+afterEach(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  workers = [];
+});
+afterAll(async () => {
+  await tmdb?.close();
+  await s3?.close();
+  await redis?.stop();
+});
+
+const fleetEnv = (extra: Record<string, string> = {}) => ({
+  REDIS_URL: redis.url,
+  REDIS_PREFIX: `{f-${randomUUID().slice(0, 8)}}`,
+  TMDB_API_BASE_URL: tmdb.url,
+  TMDB_ACCESS_TOKEN: 'test-token',
+  BATCH_MAX_RECORDS: '50',
+  BATCH_MAX_WAIT_MS: '200',
+  JOB_BACKOFF_MS: '20',
+  JOB_ATTEMPTS: '12',
+  TMDB_TIMEOUT_MS: '2000',
+  LOG_LEVEL: 'error',
+  ...s3Env(s3, BUCKET),
+  ...extra,
+});
+
+async function backfillExactlyOnce(env: Record<string, string>): Promise<void> {
+  const res = await runCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 180_000);
+  expect(res.code, res.stderr).toBe(0);
+  const summary = lastJsonLine<{ runId: string; state: string; records: number; failed: number }>(res.stdout);
+  expect(summary).toMatchObject({ state: 'completed', records: 1_500, failed: 0 });
+  const lake = await readRun(env, 'movie', summary.runId);
+  expect(lake.idCounts.size).toBe(1_500);
+  expect([...lake.idCounts.values()].every((n) => n === 1)).toBe(true);
+}
+
+it('honours 429 Retry-After fleet-wide when TMDB limits below our ceiling, and still lands everything once', async () => {
+  tmdb.configure({ rateLimit: { rps: 100, retryAfterSec: 1 }, errorRate: 0, dropRate: 0, latencyMs: 0 });
+  tmdb.resetStats();
+  const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '300' });
+  workers = [startWorker(env), startWorker(env)];
+  await backfillExactlyOnce(env);
+  const stats = tmdb.stats();
+  const limited = stats.byStatus['429'] ?? 0;
+  expect(limited).toBeGreaterThan(0);
+  // Each 429 pauses the whole fleet for Retry-After, so 429s stay a small share, not a storm.
+  expect(limited / stats.requests).toBeLessThan(0.2);
+});
+
+it('retries 5xx, dropped connections and slow answers with backoff, and lands everything once', async () => {
+  tmdb.configure({ rateLimit: undefined, errorRate: 0.05, dropRate: 0.03, latencyMs: [0, 30] });
+  tmdb.resetStats();
+  const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '1000' });
+  workers = [startWorker(env), startWorker(env)];
+  await backfillExactlyOnce(env);
+  const stats = tmdb.stats();
+  expect((stats.byStatus['500'] ?? 0) + (stats.byStatus['502'] ?? 0) + (stats.byStatus['503'] ?? 0)).toBeGreaterThan(0);
+  expect(stats.byStatus.dropped ?? 0).toBeGreaterThan(0);
+});
+
+it('stops a worker cleanly on SIGTERM: exit code 0 within the shutdown bound', async () => {
+  tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0 });
+  const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '100' });
+  const worker = startWorker(env);
+  workers = [worker];
+  await new Promise((r) => setTimeout(r, 1_500));
+  const started = Date.now();
+  const code = await worker.stop();
+  expect(code).toBe(0);
+  expect(Date.now() - started).toBeLessThan(12_000);
+});
