@@ -10,6 +10,9 @@ import { startS3Server, s3Env, type S3Server } from './support/s3-server.js';
 import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
 import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
 import { readRun } from './support/lake-reader.js';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config.js';
+import { closeQueues, openQueues } from '../src/queues.js';
 
 const BUCKET = 'faults';
 let redis: RedisServer;
@@ -91,4 +94,32 @@ it('stops a worker cleanly on SIGTERM: exit code 0 within the shutdown bound', a
   const code = await worker.stop();
   expect(code).toBe(0);
   expect(Date.now() - started).toBeLessThan(12_000);
+});
+
+it('dead-letters a title that keeps failing: counted as failed, kept in the failed list with its last error, run still completes', async () => {
+  const failing = tmdb.titles('movie').slice(0, 2).map((t) => t.id);
+  tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0, failingIds: failing });
+  const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '1000', JOB_ATTEMPTS: '3' });
+  workers = [startWorker(env), startWorker(env)];
+  try {
+    const res = await runCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 120_000);
+    const summary = lastJsonLine<{ runId: string; state: string; records: number; failed: number }>(res.stdout);
+    expect(summary).toMatchObject({ state: 'completed', records: 1_498, failed: 2 });
+    const config = loadConfig(env);
+    const connection = new Redis(config.redis.url);
+    const queues = openQueues(config, connection);
+    try {
+      const dead = await queues.details.getFailed();
+      expect(dead.map((j) => (j.data as { id: number }).id).sort()).toEqual([...failing].sort());
+      for (const job of dead) {
+        expect(job.attemptsMade).toBe(3);
+        expect(job.failedReason).toMatch(/TMDB answered 500/);
+      }
+    } finally {
+      await closeQueues(queues);
+      connection.disconnect();
+    }
+  } finally {
+    tmdb.configure({ failingIds: [] });
+  }
 });

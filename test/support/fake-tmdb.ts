@@ -30,6 +30,8 @@ export interface FakeTmdbOptions {
   recorded?: boolean;
   /** Ids that appear in discover results but answer 404 (status_code 34) on details. */
   notFoundIds?: number[];
+  /** Ids whose details always answer 500 (status_code 11): jobs that keep failing. */
+  failingIds?: number[];
   /** Added latency per request, ms (a fixed value, or [min,max] uniform). Default 0. */
   latencyMs?: number | [number, number];
   /** Fraction (0..1) of requests answered 500/502/503 with a TMDB-like error body. Default 0. */
@@ -66,7 +68,7 @@ export interface FakeTmdb {
   /** Change fault settings on the fly (latencyMs, errorRate, dropRate, rateLimit, notFoundIds, token). */
   configure(
     patch: Partial<
-      Pick<FakeTmdbOptions, 'latencyMs' | 'errorRate' | 'dropRate' | 'rateLimit' | 'notFoundIds' | 'token'>
+      Pick<FakeTmdbOptions, 'latencyMs' | 'errorRate' | 'dropRate' | 'rateLimit' | 'notFoundIds' | 'failingIds' | 'token'>
     >,
   ): void;
   close(): Promise<void>;
@@ -578,6 +580,7 @@ interface FaultState {
   dropRate: number;
   rateLimit: { rps: number; retryAfterSec?: number } | undefined;
   notFound: Set<number>;
+  failing: Set<number>;
 }
 
 function emptyStats(): FakeTmdbStats {
@@ -606,6 +609,7 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
     dropRate: options.dropRate ?? 0,
     rateLimit: options.rateLimit,
     notFound: new Set(options.notFoundIds ?? []),
+    failing: new Set(options.failingIds ?? []),
   };
   const rand = mulberry32(options.seed ?? 1);
   let stats = emptyStats();
@@ -661,6 +665,9 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
 
   const handleDetails = (kind: Kind, id: number, q: URLSearchParams): [number, string] => {
     if (faults.notFound.has(id)) return [404, fx.err404];
+    if (faults.failing.has(id)) {
+      return [500, '{"success":false,"status_code":11,"status_message":"Internal error: Something went wrong, contact TMDB."}'];
+    }
     const append = (q.get('append_to_response') ?? '').split(',').map((s) => s.trim());
     const withExt = append.includes('external_ids');
     let doc: JsonObject | undefined;
@@ -807,6 +814,7 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
         windowHead = 0;
       }
       if ('notFoundIds' in patch) faults.notFound = new Set(patch.notFoundIds ?? []);
+      if ('failingIds' in patch) faults.failing = new Set(patch.failingIds ?? []);
     },
     close: async () => {
       for (const t of timers) clearTimeout(t);
