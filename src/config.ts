@@ -80,9 +80,14 @@ const envSchema = z.object({
   S3_BUCKET: optionalText.pipe(
     z
       .string()
-      .regex(
-        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-        'expected an S3 bucket name: 3-63 lower-case letters, digits, dots or hyphens',
+      .refine(
+        (v) =>
+          /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v) &&
+          !/\.\.|\.-|-\./.test(v) &&
+          !/^\d{1,3}(\.\d{1,3}){3}$/.test(v) &&
+          !v.startsWith('xn--') &&
+          !v.endsWith('-s3alias'),
+        'expected an S3 bucket name: 3-63 lower-case letters, digits, dots or hyphens, starting and ending with a letter or digit, no "..", not an IP address',
       )
       .optional(),
   ),
@@ -198,11 +203,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const e = parsed.data;
-  if (e && (e.DASHBOARD_USER === undefined) !== (e.DASHBOARD_PASSWORD === undefined)) {
-    problems.push('DASHBOARD_USER and DASHBOARD_PASSWORD: set both or neither');
-  }
-  if (e && (e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
-    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither');
+  const isSet = (name: string) => (raw[name] ?? '').trim() !== '';
+  for (const [a, b] of [
+    ['DASHBOARD_USER', 'DASHBOARD_PASSWORD'],
+    ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+  ] as const) {
+    if (isSet(a) !== isSet(b)) problems.push(`${a} and ${b}: set both or neither`);
   }
   if (problems.length > 0 || !e) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);

@@ -42,7 +42,12 @@ export function secretValues(config: Config): string[] {
  */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) out = out.split(secret).join('[REDACTED]');
+  for (const secret of secrets) {
+    out = out.split(secret).join('[REDACTED]');
+    // Inside a JSON line the secret appears escaped (quotes, backslashes, control characters).
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (escaped !== secret) out = out.split(escaped).join('[REDACTED]');
+  }
   return out
     .replace(/(api_key=)[^&\s"']+/gi, '$1[REDACTED]')
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[REDACTED]');

@@ -261,7 +261,11 @@ export class RunStore {
     return Number(await PLAN.run(this.redis, [this.base(runId)], pageKeys));
   }
 
-  /** Marks a page done (or failed); returns true when the run just became complete. */
+  /**
+   * Marks a page done (or failed, idempotently); returns true when the run is complete and still
+   * running — also on a re-delivered job, so the final write job is enqueued even if the process
+   * that completed the run died before enqueueing it.
+   */
   async pageDone(runId: string, pageKey: string, failed = false): Promise<boolean> {
     return (await PAGE_DONE.run(this.redis, [this.base(runId)], [pageKey, failed ? 2 : 1])) === 1;
   }

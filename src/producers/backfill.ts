@@ -43,7 +43,8 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function checkDate(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const ok = DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  const ok = DATE.test(value) && !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
   if (!ok) throw new UsageError(`${name} "${value}" is not a date: expected YYYY-MM-DD, e.g. 2024-01-31`);
   return value;
 }
