@@ -13,10 +13,22 @@ import { createLogger, scrubSecrets, secretValues } from './log.js';
 import { openFleet } from './fleet.js';
 import { QUEUE_NAMES, type QueueName } from './queues.js';
 import { parseBackfillArgs, startBackfill } from './producers/backfill.js';
+import { cancelRun, resumeRun } from './producers/run-control.js';
 import { startWorkers, type WorkerSet } from './workers/index.js';
 import { watchRun } from './progress.js';
 import { startDashboard } from './dashboard/server.js';
-import type { RunSummary } from './runs.js';
+import type { RunParams, RunSummary } from './runs.js';
+
+interface BackfillOptions {
+  from?: string;
+  to?: string;
+  param: string[];
+  resume?: string;
+  force?: boolean;
+  wait?: boolean;
+  json?: boolean;
+  workers?: number;
+}
 
 const positiveInt = (name: string) => (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1) {
@@ -122,16 +134,21 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
 
   program
     .command('backfill')
-    .description('plan and enqueue a backfill run; prints its run id')
-    .argument('<kind>', 'movie or tv')
+    .description('plan and enqueue a backfill run (or resume one); prints its run id')
+    .argument('[kind]', 'movie or tv (not with --resume)')
     .option('--from <date>', 'first release (movie) or first-air (tv) date, YYYY-MM-DD')
     .option('--to <date>', 'last release or first-air date, YYYY-MM-DD')
     .option('--param <key=value>', 'TMDB discover filter, repeatable (with_genres=28, vote_count.gte=10, ...)', collect, [])
-    .option('--wait', 'block until the run ends; exit 0 when completed, 1 when failed')
+    .option('--resume <runId>', 'continue a run after its processes were stopped or its failure was fixed')
+    .option('--force', 'start even if a run with the same parameters is running')
+    .option('--wait', 'block until the run ends; exit 0 when completed, 1 when failed or cancelled')
     .option('--json', 'print the run summary as one JSON object on the last line of stdout')
     .option('--workers <n>', 'with --wait: also run N workers in this process', positiveInt('--workers'))
-    .action(async (kind: string, opts: { from?: string; to?: string; param: string[]; wait?: boolean; json?: boolean; workers?: number }) => {
-      const params = parseBackfillArgs({ kind, from: opts.from, to: opts.to, params: opts.param });
+    .action(async (kind: string | undefined, opts: BackfillOptions) => {
+      const params = opts.resume ? undefined : parseBackfillArgs({ kind: kind ?? '', from: opts.from, to: opts.to, params: opts.param });
+      if (opts.resume && (kind || opts.from || opts.to || opts.param.length > 0)) {
+        throw new UsageError('--resume takes the run id only: the run keeps the kind, dates and filters it started with');
+      }
       if (opts.workers && !opts.wait) throw new UsageError('--workers needs --wait (the workers stop when the run ends)');
       const cfg = getConfig();
       const log = createLogger(cfg);
@@ -140,7 +157,14 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       const sets: WorkerSet[] = [];
       try {
         if (cfg.lake.kind === 'local') process.stderr.write(`tmdb-fleet: S3_BUCKET is unset: the lake is the local directory ${cfg.lake.dir}\n`);
-        const { runId } = await startBackfill(fleet, params);
+        let runId: string;
+        if (opts.resume) {
+          runId = opts.resume;
+          const r = await resumeRun(fleet, runId);
+          process.stderr.write(`tmdb-fleet: resumed ${runId}: ${r.retried} dead letters retried, ${r.pages} pages and ${r.titles} titles enqueued again\n`);
+        } else {
+          runId = (await startBackfill(fleet, params as RunParams, { force: opts.force ?? false })).runId;
+        }
         if (!opts.json) process.stdout.write(`${runId}\n`);
         if (!opts.wait) {
           if (opts.json) process.stdout.write(`${summaryLine(await fleet.runs.summary(runId))}\n`);
@@ -156,6 +180,25 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       } finally {
         await Promise.all(sets.map((s) => s.close()));
         await workerFleet?.close();
+        await fleet.close();
+      }
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a run: queued jobs removed, staged documents flushed, manifest marked cancelled')
+    .argument('<runId>')
+    .option('--wait', 'block until the manifest is written')
+    .option('--json', 'print the run summary as one JSON object on the last line of stdout')
+    .action(async (runId: string, opts: { wait?: boolean; json?: boolean }) => {
+      const cfg = getConfig();
+      const fleet = openFleet(cfg, createLogger(cfg), 'client');
+      try {
+        const { removed } = await cancelRun(fleet, runId);
+        process.stderr.write(`tmdb-fleet: cancelling ${runId}: ${removed} queued jobs removed\n`);
+        const s = opts.wait ? await watchRun(fleet.runs, runId) : await fleet.runs.summary(runId);
+        process.stdout.write(opts.json ? `${summaryLine(s)}\n` : `${humanSummary(s)}\n`);
+      } finally {
         await fleet.close();
       }
     });
@@ -188,6 +231,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         host: cfg.dashboard.host,
         port: opts.port ?? cfg.dashboard.port,
         auth: cfg.dashboard.auth,
+        readOnly: cfg.dashboard.readOnly,
       });
       log.info({ url: dashboard.url }, 'dashboard listening');
       process.stderr.write(`tmdb-fleet: dashboard at ${dashboard.url}\n`);

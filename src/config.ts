@@ -123,12 +123,24 @@ const envSchema = z.object({
   JOB_ATTEMPTS: intFrom(1, 100).default(8),
   /** First retry delay; doubles each attempt, with jitter, ms. @defaultValue 1000 */
   JOB_BACKOFF_MS: intFrom(1, 600_000).default(1_000),
+  /**
+   * Share of a run's titles (and pages) that may fail for good before the run ends as failed
+   * rather than completed, 0..1. @defaultValue 0.01
+   */
+  RUN_FAILURE_THRESHOLD: z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'expected a fraction from 0 to 1, e.g. 0.01')
+    .transform(Number)
+    .default(0.01),
   /** pino level. @defaultValue info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Dashboard bind address. @defaultValue 127.0.0.1 */
   DASHBOARD_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Dashboard port. @defaultValue 3000 */
   DASHBOARD_PORT: intFrom(0, 65_535).default(3000),
+  /** Dashboard without retry, remove, promote or clean actions. @defaultValue false */
+  DASHBOARD_READ_ONLY: bool.default(false),
   /** Dashboard HTTP basic auth user; with DASHBOARD_PASSWORD turns auth on. */
   DASHBOARD_USER: optionalText,
   /** Dashboard HTTP basic auth password. Secret. */
@@ -173,10 +185,13 @@ export interface Config {
     | { kind: 'local'; dir: string; prefix: string };
   batch: { maxRecords: number; maxWaitMs: number };
   jobs: { concurrency: number; detailsMaxDepth: number; attempts: number; backoffMs: number };
+  /** Share of titles or pages that may fail before a run ends as failed, 0..1. */
+  runFailureThreshold: number;
   logLevel: string;
   dashboard: {
     host: string;
     port: number;
+    readOnly: boolean;
     auth: { user: string; password: string } | undefined;
   };
 }
@@ -248,10 +263,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       attempts: e.JOB_ATTEMPTS,
       backoffMs: e.JOB_BACKOFF_MS,
     },
+    runFailureThreshold: e.RUN_FAILURE_THRESHOLD,
     logLevel: e.LOG_LEVEL,
     dashboard: {
       host: e.DASHBOARD_HOST,
       port: e.DASHBOARD_PORT,
+      readOnly: e.DASHBOARD_READ_ONLY,
       auth:
         e.DASHBOARD_USER && e.DASHBOARD_PASSWORD
           ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD }

@@ -66,5 +66,5 @@ export async function watchRun(runs: RunStore, runId: string, options: WatchOpti
 }
 
 function isOver(s: RunSummary): boolean {
-  return s.state === 'completed' || s.state === 'failed';
+  return s.state === 'completed' || s.state === 'failed' || (s.state === 'cancelled' && s.finishedAt !== undefined);
 }

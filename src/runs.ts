@@ -18,13 +18,17 @@
  * the same object key with the same bytes; only a stored batch is committed. A crash anywhere
  * leaves either staged documents (claimed later) or an open batch (stored again, same bytes).
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RunNotFoundError } from './errors.js';
 import type { Kind, Window } from './queues.js';
 import { RedisScript, type ScriptReply } from './redis-script.js';
 
 /** Lifecycle of a run. */
-export type RunState = 'running' | 'finalizing' | 'completed' | 'failed';
+export type RunState = 'running' | 'finalizing' | 'completed' | 'failed' | 'cancelled';
+
+/** States a run never leaves (but for `resume` of a failed run). */
+export const FINISHED_STATES: readonly RunState[] = ['completed', 'failed', 'cancelled'];
 
 /** Parameters a run was started with, as stored in its manifest. */
 export interface RunParams {
@@ -103,8 +107,16 @@ if v == '0' then
   redis.call('HSET', base .. ':pages', ARGV[1], ARGV[2])
   redis.call('HINCRBY', base, 'pagesDone', 1)
   if ARGV[2] == '2' then redis.call('HINCRBY', base, 'pagesFailed', 1) end
+elseif v == '2' and ARGV[2] == '1' then
+  redis.call('HSET', base .. ':pages', ARGV[1], '1')
+  redis.call('HINCRBY', base, 'pagesFailed', -1)
 end
 return complete(base)
+`);
+
+/** KEYS: base. Returns 1 when the run is complete and still running (read only). */
+const IS_COMPLETE = new RedisScript(`${COMPLETE_CHECK}
+return complete(KEYS[1])
 `);
 
 /** KEYS: base. ARGV: ids. Returns the ids not yet discovered (read only). */
@@ -203,6 +215,7 @@ local s = redis.call('HGET', KEYS[1], 'state')
 if not s then return 0 end
 if ARGV[1] ~= '*' and s ~= ARGV[1] then return 0 end
 if s == 'completed' or s == 'failed' then return 0 end
+if s == 'cancelled' and ARGV[2] ~= 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'finishedAt', ARGV[4]) end
@@ -227,8 +240,15 @@ export class RunStore {
     return `${this.prefix}:run:${runId}`;
   }
 
-  /** Records a new run in state `running`. */
-  async create(runId: string, params: RunParams, lakePrefix: string): Promise<void> {
+  /**
+   * Records a new run in state `running`, unless a run with the same parameters is running
+   * (and `force` is false).
+   * @returns undefined when created, else the id of the running run with these parameters.
+   */
+  async create(runId: string, params: RunParams, lakePrefix: string, force = false): Promise<string | undefined> {
+    const activeKey = this.activeKey(params);
+    const holder = await this.redis.get(activeKey);
+    if (holder && !force && (await this.state(holder)) === 'running') return holder;
     const now = new Date().toISOString();
     await this.redis
       .multi()
@@ -240,7 +260,75 @@ export class RunStore {
         lakePrefix,
       })
       .zadd(`${this.prefix}:runs`, Date.now(), runId)
+      .set(activeKey, runId)
       .exec();
+    return undefined;
+  }
+
+  /** The key naming the running run of a parameter set (kind, dates, filters). */
+  private activeKey(params: RunParams): string {
+    const sorted = Object.fromEntries(Object.entries(params.params).sort(([a], [b]) => a.localeCompare(b)));
+    const fingerprint = createHash('sha1')
+      .update(JSON.stringify([params.kind, params.from ?? null, params.to ?? null, sorted]))
+      .digest('hex');
+    return `${this.prefix}:active:${fingerprint}`;
+  }
+
+  /** Forgets that a run is the running one for its parameters (when it ends). */
+  private async clearActive(runId: string): Promise<void> {
+    const raw = await this.redis.hget(this.base(runId), 'params');
+    if (!raw) return;
+    const key = this.activeKey(JSON.parse(raw) as RunParams);
+    if ((await this.redis.get(key)) === runId) await this.redis.del(key);
+  }
+
+  /** True when the run is complete (every page done, every id terminal) and still running. */
+  async isComplete(runId: string): Promise<boolean> {
+    return (await IS_COMPLETE.run(this.redis, [this.base(runId)], [])) === 1;
+  }
+
+  /** Puts a failed run back to `running` (resume), clearing its error. */
+  async reopen(runId: string): Promise<void> {
+    const base = this.base(runId);
+    const raw = await this.redis.hget(base, 'params');
+    await this.redis.multi().hset(base, 'state', 'running').hdel(base, 'error', 'finishedAt').exec();
+    if (raw) await this.redis.set(this.activeKey(JSON.parse(raw) as RunParams), runId);
+  }
+
+  /** Pages planned and not yet done (or failed), by page key. */
+  async unfinishedPages(runId: string): Promise<string[]> {
+    const all = await this.redis.hgetall(`${this.base(runId)}:pages`);
+    return Object.entries(all)
+      .filter(([, v]) => v !== '1')
+      .map(([k]) => k);
+  }
+
+  /** total_results of a leaf window, if known. */
+  async leafTotal(runId: string, windowKey: string): Promise<number | undefined> {
+    const v = await this.redis.hget(`${this.base(runId)}:leaves`, windowKey);
+    return v === null ? undefined : Number(v);
+  }
+
+  /** Ids discovered but neither fetched, not found nor failed (read from the bitmaps). */
+  async unfinishedIds(runId: string): Promise<number[]> {
+    const base = this.base(runId);
+    const [discovered, fetched, notFound, failed] = await Promise.all(
+      ['discovered', 'fetched', 'notfound', 'failed'].map((b) => this.redis.getBuffer(`${base}:${b}`)),
+    );
+    const out: number[] = [];
+    if (!discovered) return out;
+    const byte = (buf: Buffer | null | undefined, i: number) => (buf && i < buf.length ? (buf[i] ?? 0) : 0);
+    for (let i = 0; i < discovered.length; i++) {
+      const open = (discovered[i] ?? 0) & ~(byte(fetched, i) | byte(notFound, i) | byte(failed, i)) & 0xff;
+      if (open === 0) continue;
+      for (let bit = 0; bit < 8; bit++) if (open & (0x80 >> bit)) out.push(i * 8 + bit);
+    }
+    return out;
+  }
+
+  /** Staged documents ever (the `upTo` bound of a flush that writes all of them). */
+  async stagedTotal(runId: string): Promise<number> {
+    return Number((await this.redis.hget(this.base(runId), 'stagedTotal')) ?? 0);
   }
 
   /** The stored parameters and lake prefix of a run. @throws RunNotFoundError */
@@ -400,23 +488,34 @@ export class RunStore {
   }
 
   /**
-   * Compare-and-set of a run's state (`from` '*' = any unfinished state).
+   * Compare-and-set of a run's state (`from` '*' = any unfinished state); `finish` stamps
+   * finishedAt (by default for completed and failed; a cancelled run is finished by its final
+   * write job, once its manifest is written).
    * @returns true when the state changed.
    */
-  async transition(runId: string, from: RunState | '*', to: RunState, error?: string): Promise<boolean> {
-    const finishedAt = to === 'completed' || to === 'failed' ? new Date().toISOString() : '';
+  async transition(
+    runId: string,
+    from: RunState | '*',
+    to: RunState,
+    error?: string,
+    finish = to === 'completed' || to === 'failed',
+  ): Promise<boolean> {
+    const finishedAt = finish ? new Date().toISOString() : '';
     const changed = await TRANSITION.run(this.redis, [this.base(runId)], [from, to, error ?? '', finishedAt]);
     return changed === 1;
   }
 
   /** Fails a running run (e.g. TMDB refused the credential). */
   async fail(runId: string, error: string): Promise<boolean> {
-    return this.transition(runId, '*', 'failed', error);
+    const changed = await this.transition(runId, '*', 'failed', error);
+    if (changed) await this.clearActive(runId);
+    return changed;
   }
 
   /** Frees a finished run's working keys; the summary and object list stay for 30 days. */
   async release(runId: string): Promise<void> {
     const base = this.base(runId);
+    await this.clearActive(runId);
     await this.redis
       .multi()
       .del(`${base}:discovered`, `${base}:fetched`, `${base}:notfound`, `${base}:failed`, `${base}:pages`)
@@ -468,4 +567,16 @@ export function windowKey(w: Window): string {
 /** The page key of a window's page in the run's `:pages` hash. */
 export function pageKey(w: Window, page: number): string {
   return `${windowKey(w)}#${page}`;
+}
+
+/** The window a {@link windowKey} names (its inverse). */
+export function parseWindowKey(key: string): Window {
+  const m = /^([^_]+)_([^_]+)(?:_v(\d+)-(\d+|max))?$/.exec(key);
+  if (!m) throw new Error(`not a window key: ${key}`);
+  const w: Window = {};
+  if (m[1] !== 'start') w.from = m[1];
+  if (m[2] !== 'end') w.to = m[2];
+  if (m[3] !== undefined) w.voteMin = Number(m[3]);
+  if (m[4] !== undefined && m[4] !== 'max') w.voteMax = Number(m[4]);
+  return w;
 }

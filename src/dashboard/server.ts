@@ -25,6 +25,8 @@ export interface DashboardOptions {
   port: number;
   /** HTTP basic auth credentials; undefined turns auth off (loopback binds only). */
   auth: { user: string; password: string } | undefined;
+  /** Bull Board without retry, remove, promote or clean actions. @defaultValue false */
+  readOnly?: boolean;
 }
 
 /** A running dashboard. */
@@ -123,11 +125,11 @@ function createMetrics(fleet: Fleet): Registry {
 }
 
 /** The Bull Board router over every queue of the fleet, mounted at base path `/`. */
-function createBoardRouter(fleet: Fleet): Router {
+function createBoardRouter(fleet: Fleet, readOnlyMode: boolean): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');
   createBullBoard({
-    queues: QUEUE_NAMES.map((name) => new BullMQAdapter(fleet.queues[name])),
+    queues: QUEUE_NAMES.map((name) => new BullMQAdapter(fleet.queues[name], { readOnlyMode })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'tmdb-fleet' } },
   });
@@ -192,7 +194,7 @@ export async function startDashboard(fleet: Fleet, options: DashboardOptions): P
     }
   });
 
-  app.use('/', createBoardRouter(fleet));
+  app.use('/', createBoardRouter(fleet, options.readOnly ?? false));
 
   const server: Server = app.listen(options.port, options.host);
   try {

@@ -54,6 +54,7 @@ function checkDate(name: string, value: string | undefined): string | undefined 
  * @throws UsageError naming the bad value and what was expected.
  */
 export function parseBackfillArgs(args: BackfillArgs): RunParams {
+  if (args.kind === '') throw new UsageError('a kind is required: movie or tv');
   if (args.kind !== 'movie' && args.kind !== 'tv') {
     throw new UsageError(`kind "${args.kind}" is not supported: expected movie or tv`);
   }
@@ -89,16 +90,26 @@ export function newRunId(kind: Kind, now = new Date()): string {
  * Starts a backfill run: checks the lake (S3 HeadBucket or the local directory) and the TMDB
  * credential (one discover request), records the run, enqueues page 1 of its root window.
  * @returns the run id and TMDB's total_results for the whole query.
- * @throws LakeError, TmdbAuthError, TmdbTransientError before anything is enqueued.
+ * @throws LakeError, TmdbAuthError, TmdbTransientError before anything is enqueued; UsageError
+ * when a run with the same parameters is running and `force` is not set.
  */
-export async function startBackfill(fleet: Fleet, params: RunParams): Promise<{ runId: string; expected: number }> {
+export async function startBackfill(
+  fleet: Fleet,
+  params: RunParams,
+  options: { force?: boolean } = {},
+): Promise<{ runId: string; expected: number }> {
   await fleet.store.check();
   const root = rootWindow(params);
   const first = await fleet.tmdb().get(`/discover/${params.kind}`, discoverQuery(params, root, 1));
   const expected = isDiscoverPage(first) ? first.total_results : 0;
   const runId = newRunId(params.kind);
   const lakePrefix = fleet.config.lake.prefix;
-  await fleet.runs.create(runId, params, lakePrefix);
+  const running = await fleet.runs.create(runId, params, lakePrefix, options.force ?? false);
+  if (running) {
+    throw new UsageError(
+      `run ${running} with the same parameters is still running: follow it with "tmdb-fleet status ${running}", stop it with "tmdb-fleet cancel ${running}", or pass --force to start another`,
+    );
+  }
   await fleet.runs.setExpected(runId, expected);
   await fleet.runs.plan(runId, [pageKey(root, 1)]);
   await fleet.queues.discover.add(

@@ -54,6 +54,8 @@ async function processDiscover(fleet: Fleet, job: Job<DiscoverJobData>, token: s
     const body = await fleet.tmdb().get(`/discover/${run.params.kind}`, discoverQuery(run.params, window, page));
     if (!isDiscoverPage(body)) throw new TmdbTransientError(`unexpected discover page shape for ${key}`);
 
+    // The run may have been cancelled or failed while this page was in flight.
+    if ((await fleet.runs.state(runId)) !== 'running') return 'skipped: run ended while the page was read';
     let pages = job.data.pages;
     if (page === 1) {
       if (windowKey(window) === windowKey(rootWindow(run.params))) await fleet.runs.setExpected(runId, body.total_results);

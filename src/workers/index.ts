@@ -5,7 +5,9 @@
  */
 import type { Worker } from 'bullmq';
 import type { Fleet } from '../fleet.js';
-import type { QueueName } from '../queues.js';
+import type { DiscoverJobData, QueueName } from '../queues.js';
+import { pageKey } from '../runs.js';
+import { enqueueFinal } from './job-support.js';
 import { createDetailsWorker } from './details.js';
 import { createDiscoverWorker } from './discover.js';
 import { createWriteWorker } from './write.js';
@@ -20,6 +22,22 @@ export interface WorkerSet {
 /** Default graceful-shutdown deadline, ms. */
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 
+type JobData = { runId: string; id?: number; window?: DiscoverJobData['window']; page?: number };
+
+/** BullMQ fails a job that stalled more than `maxStalledCount` times with this message. */
+function isStalledFailure(err: Error): boolean {
+  return /stalled more than allowable limit/i.test(err.message);
+}
+
+async function countStalledFailure(fleet: Fleet, queue: QueueName, data: JobData): Promise<void> {
+  let complete = false;
+  if (queue === 'details' && data.id !== undefined) complete = await fleet.runs.terminal(data.runId, data.id, 'failed');
+  if (queue === 'discover' && data.window && data.page !== undefined) {
+    complete = await fleet.runs.pageDone(data.runId, pageKey(data.window, data.page), true);
+  }
+  if (complete) await enqueueFinal(fleet, data.runId);
+}
+
 /** Starts one worker per queue in `queues`, each running `concurrency` jobs at once. */
 export function startWorkers(fleet: Fleet, queues: readonly QueueName[], concurrency: number): WorkerSet {
   const workers: Worker[] = [];
@@ -32,9 +50,10 @@ export function startWorkers(fleet: Fleet, queues: readonly QueueName[], concurr
           : createWriteWorker(fleet, concurrency);
     worker.on('error', (err) => fleet.log.warn({ queue: name, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-        fleet.log.error({ queue: name, jobId: job.id, err: err.message }, 'job failed for good (dead letter)');
-      }
+      if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !isStalledFailure(err))) return;
+      fleet.log.error({ queue: name, jobId: job.id, err: err.message }, 'job failed for good (dead letter)');
+      // A job failed by the stalled-job checker never reached our error handling: count it here.
+      if (isStalledFailure(err)) void countStalledFailure(fleet, name, job.data as JobData).catch(() => undefined);
     });
     workers.push(worker);
   }

@@ -26,6 +26,7 @@ async function processWrite(fleet: Fleet, job: Job<WriteJobData>): Promise<strin
   const data = job.data;
   const run = await runInfo(fleet, data.runId);
   if (run.state === 'completed' || run.state === 'failed') return `skipped: run is ${run.state}`;
+  if (run.state === 'cancelled' && data.mode !== 'final') return 'skipped: run is cancelled';
   const keyBase = dataKeyBase(run.lakePrefix, run.params.kind, data.runId, new Date());
   const claim = (i: number, flush: boolean, upTo?: number) =>
     fleet.runs.claim(data.runId, `${job.id}#${i}`, {
@@ -54,13 +55,34 @@ async function processWrite(fleet: Fleet, job: Job<WriteJobData>): Promise<strin
   await fleet.runs.transition(data.runId, 'running', 'finalizing');
   const manifest = await buildManifest(fleet, data.runId);
   await fleet.store.put(manifestKey(run.lakePrefix, data.runId), JSON.stringify(manifest, null, 2), 'application/json');
-  await fleet.runs.transition(data.runId, 'finalizing', 'completed');
+  await fleet.runs.transition(data.runId, '*', manifest.state, manifest.error, true);
   await fleet.runs.release(data.runId);
   fleet.log.info(
-    { runId: data.runId, objects: manifest.summary.objects, records: manifest.summary.records },
-    'run completed; manifest written',
+    { runId: data.runId, state: manifest.state, objects: manifest.summary.objects, records: manifest.summary.records },
+    `run ${manifest.state}; manifest written`,
   );
   return `${written} objects + manifest`;
+}
+
+/**
+ * How a run ends: cancelled if it was cancelled; failed when more titles or pages failed for
+ * good than RUN_FAILURE_THRESHOLD allows; else completed.
+ */
+export function finalState(
+  current: RunSummary['state'],
+  s: Pick<RunSummary, 'discovered' | 'failed' | 'pagesPlanned' | 'pagesFailed'>,
+  threshold: number,
+): { state: 'completed' | 'failed' | 'cancelled'; error?: string } {
+  if (current === 'cancelled') return { state: 'cancelled', error: 'cancelled by the user' };
+  const titles = s.discovered > 0 ? s.failed / s.discovered : 0;
+  const pages = s.pagesPlanned > 0 ? s.pagesFailed / s.pagesPlanned : 0;
+  if ((s.failed > 0 || s.pagesFailed > 0) && (titles > threshold || pages > threshold)) {
+    return {
+      state: 'failed',
+      error: `${s.failed} of ${s.discovered} titles and ${s.pagesFailed} of ${s.pagesPlanned} pages failed for good, over RUN_FAILURE_THRESHOLD=${threshold}`,
+    };
+  }
+  return { state: 'completed' };
 }
 
 /** PUTs a batch (same key, same bytes on every try) and commits it. */
@@ -74,7 +96,9 @@ async function store(fleet: Fleet, runId: string, batch: Batch): Promise<number>
 export interface Manifest {
   runId: string;
   kind: string;
-  state: 'completed';
+  state: 'completed' | 'failed' | 'cancelled';
+  /** Why the run failed or was cancelled. */
+  error?: string;
   params: RunSummary['params'];
   createdAt: string;
   finishedAt: string;
@@ -89,11 +113,13 @@ async function buildManifest(fleet: Fleet, runId: string): Promise<Manifest> {
     fleet.runs.objects(runId),
     fleet.runs.uncoveredWindows(runId),
   ]);
-  const { runId: _r, kind, params, createdAt, finishedAt: _f, state: _s, error: _e, ...counts } = summary;
+  const { runId: _r, kind, params, createdAt, finishedAt: _f, state, error: _e, ...counts } = summary;
+  const end = finalState(state, summary, fleet.config.runFailureThreshold);
   return {
     runId,
     kind,
-    state: 'completed',
+    state: end.state,
+    ...(end.error ? { error: end.error } : {}),
     params,
     createdAt,
     finishedAt: new Date().toISOString(),

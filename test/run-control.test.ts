@@ -1,0 +1,121 @@
+/**
+ * Operator controls over runs: a duplicate backfill is refused, a run is cancelled cleanly, a
+ * failed run is resumed once its cause is fixed and still lands every title exactly once.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
+import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { readRun } from './support/lake-reader.js';
+import { loadConfig } from '../src/config.js';
+import { closeQueues, openQueues } from '../src/queues.js';
+
+let redis: RedisServer;
+let tmdb: FakeTmdb;
+let workers: WorkerProcess[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  tmdb = await startFakeTmdb({ movie: { count: 2_500, from: '2019-01-01', to: '2019-12-31', seed: 4 } });
+});
+afterEach(async () => {
+  await Promise.all(workers.map((w) => w.kill()));
+  workers = [];
+});
+afterAll(async () => {
+  await tmdb?.close();
+  await redis?.stop();
+});
+
+const env = (extra: Record<string, string> = {}) => ({
+  REDIS_URL: redis.url,
+  REDIS_PREFIX: `{rc-${randomUUID().slice(0, 8)}}`,
+  TMDB_API_BASE_URL: tmdb.url,
+  TMDB_ACCESS_TOKEN: 'test-token',
+  TMDB_RATE_LIMIT_RPS: '300',
+  BATCH_MAX_RECORDS: '50',
+  BATCH_MAX_WAIT_MS: '200',
+  LAKE_DIR: mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-lake-')),
+  LOG_LEVEL: 'error',
+  ...extra,
+});
+const YEAR = ['--from', '2019-01-01', '--to', '2019-12-31'];
+
+it('refuses a second backfill with the same parameters while one runs, unless --force', async () => {
+  const e = env();
+  const first = await runCli(['backfill', 'movie', ...YEAR, '--param', 'with_genres=28'], e);
+  expect(first.code, first.stderr).toBe(0);
+  const firstId = first.stdout.trim();
+  const second = await runCli(['backfill', 'movie', ...YEAR, '--param', 'with_genres=28'], e);
+  expect(second.code).toBe(2);
+  expect(second.stderr).toContain(`run ${firstId} with the same parameters is still running`);
+  const other = await runCli(['backfill', 'movie', ...YEAR, '--param', 'with_genres=12'], e);
+  expect(other.code, other.stderr).toBe(0);
+  const forced = await runCli(['backfill', 'movie', ...YEAR, '--param', 'with_genres=28', '--force'], e);
+  expect(forced.code, forced.stderr).toBe(0);
+  expect(forced.stdout.trim()).not.toBe(firstId);
+});
+
+it('cancels a run: queued jobs removed, staged documents flushed, manifest marked cancelled', async () => {
+  const e = env({ TMDB_RATE_LIMIT_RPS: '100' });
+  workers = [startWorker(e)];
+  const started = await runCli(['backfill', 'movie', ...YEAR], e);
+  expect(started.code, started.stderr).toBe(0);
+  const runId = started.stdout.trim();
+  await sleep(2_500);
+  const res = await runCli(['cancel', runId, '--wait', '--json'], e);
+  expect(res.code, res.stderr).toBe(0);
+  const s = lastJsonLine<{ state: string; records: number; fetched: number }>(res.stdout);
+  expect(s.state).toBe('cancelled');
+  expect(s.records).toBeGreaterThan(0);
+  expect(s.records).toBeLessThan(2_500);
+  expect(s.records).toBe(s.fetched);
+
+  const lake = await readRun(e, 'movie', runId);
+  expect(lake.manifest.state).toBe('cancelled');
+  expect(lake.idCounts.size).toBe(s.records);
+  expect([...lake.idCounts.values()].every((n) => n === 1)).toBe(true);
+
+  const config = loadConfig(e);
+  const connection = new Redis(config.redis.url);
+  const queues = openQueues(config, connection);
+  try {
+    const left = await Promise.all([queues.discover, queues.details].map((q) => q.getJobCountByTypes('wait', 'delayed', 'prioritized')));
+    expect(left).toEqual([0, 0]);
+  } finally {
+    await closeQueues(queues);
+    connection.disconnect();
+  }
+  const again = await runCli(['cancel', runId], e);
+  expect(again.code).toBe(2);
+  expect(again.stderr).toContain('already cancelled');
+});
+
+it('resumes a run that failed on a revoked token once the workers have a good one, landing every title once', async () => {
+  const e = env();
+  workers = [startWorker({ ...e, TMDB_ACCESS_TOKEN: 'revoked' }), startWorker({ ...e, TMDB_ACCESS_TOKEN: 'revoked' })];
+  const failed = await runCli(['backfill', 'movie', ...YEAR, '--wait', '--json'], e);
+  const f = lastJsonLine<{ runId: string; state: string }>(failed.stdout);
+  expect(f.state).toBe('failed');
+  await Promise.all(workers.map((w) => w.kill()));
+
+  workers = [startWorker(e), startWorker(e)];
+  const resumed = await runCli(['backfill', '--resume', f.runId, '--wait', '--json'], e);
+  expect(resumed.code, resumed.stderr).toBe(0);
+  expect(resumed.stderr).toMatch(/resumed .*dead letters retried/);
+  const s = lastJsonLine<{ runId: string; state: string; records: number; failed: number }>(resumed.stdout);
+  expect(s).toMatchObject({ runId: f.runId, state: 'completed', records: 2_500, failed: 0 });
+  const lake = await readRun(e, 'movie', f.runId);
+  expect(lake.idCounts.size).toBe(2_500);
+  expect([...lake.idCounts.values()].every((n) => n === 1)).toBe(true);
+
+  const done = await runCli(['backfill', '--resume', f.runId], e);
+  expect(done.code).toBe(2);
+  expect(done.stderr).toContain('is completed; there is nothing to resume');
+});
