@@ -269,7 +269,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
 function quietSdkNodeWarning(): void {
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
-    if (warning.name !== 'NodeVersionSupportWarning') process.stderr.write(`${warning.name}: ${warning.message}\n`);
+    // The SDK emits a plain Warning whose message starts with "NodeVersionSupportWarning".
+    if (!`${warning.name}: ${warning.message}`.includes('NodeVersionSupportWarning')) {
+      process.stderr.write(`${warning.name}: ${warning.message}\n`);
+    }
   });
 }
 

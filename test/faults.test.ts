@@ -123,3 +123,14 @@ it('dead-letters a title that keeps failing: counted as failed, kept in the fail
     tmdb.configure({ failingIds: [] });
   }
 });
+
+it('stays under the fleet-wide ceiling with several worker processes: TMDB (limit 110/s) never answers 429 to a 100/s fleet', async () => {
+  tmdb.configure({ rateLimit: { rps: 110, retryAfterSec: 1 }, errorRate: 0, dropRate: 0, latencyMs: [0, 5] });
+  tmdb.resetStats();
+  const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '100' });
+  workers = [startWorker(env), startWorker(env), startWorker(env)];
+  await backfillExactlyOnce(env);
+  const stats = tmdb.stats();
+  expect(stats.byStatus['429'] ?? 0).toBe(0);
+  tmdb.configure({ rateLimit: undefined });
+});

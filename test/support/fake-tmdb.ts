@@ -36,6 +36,10 @@ export interface FakeTmdbOptions {
   latencyMs?: number | [number, number];
   /** Fraction (0..1) of requests answered 500/502/503 with a TMDB-like error body. Default 0. */
   errorRate?: number;
+  /** Fraction (0..1) of requests answered 200 with a truncated or non-JSON body. Default 0. */
+  garbageRate?: number;
+  /** Fraction (0..1) of requests that never get an answer (the connection hangs). Default 0. */
+  stallRate?: number;
   /** Fraction (0..1) of requests whose socket is destroyed without a response. Default 0. */
   dropRate?: number;
   /** TMDB's own limit: requests in any sliding 1 s window above this get 429 + Retry-After. Default: none. */
@@ -68,7 +72,7 @@ export interface FakeTmdb {
   /** Change fault settings on the fly (latencyMs, errorRate, dropRate, rateLimit, notFoundIds, token). */
   configure(
     patch: Partial<
-      Pick<FakeTmdbOptions, 'latencyMs' | 'errorRate' | 'dropRate' | 'rateLimit' | 'notFoundIds' | 'failingIds' | 'token'>
+      Pick<FakeTmdbOptions, 'latencyMs' | 'errorRate' | 'garbageRate' | 'stallRate' | 'dropRate' | 'rateLimit' | 'notFoundIds' | 'failingIds' | 'token'>
     >,
   ): void;
   close(): Promise<void>;
@@ -577,6 +581,8 @@ interface FaultState {
   token: string;
   latencyMs: number | [number, number];
   errorRate: number;
+  garbageRate: number;
+  stallRate: number;
   dropRate: number;
   rateLimit: { rps: number; retryAfterSec?: number } | undefined;
   notFound: Set<number>;
@@ -606,6 +612,8 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
     token: options.token ?? 'test-token',
     latencyMs: options.latencyMs ?? 0,
     errorRate: options.errorRate ?? 0,
+    garbageRate: options.garbageRate ?? 0,
+    stallRate: options.stallRate ?? 0,
     dropRate: options.dropRate ?? 0,
     rateLimit: options.rateLimit,
     notFound: new Set(options.notFoundIds ?? []),
@@ -752,6 +760,22 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
       send(res, status, ERR_5XX);
       return;
     }
+    if (faults.stallRate > 0 && rand() < faults.stallRate) {
+      // Headers never come (until the socket closes): the client's headers timeout must fire.
+      count('stalled');
+      const t = setTimeout(() => {
+        timers.delete(t);
+        req.socket.destroy();
+      }, 60_000);
+      timers.add(t);
+      return;
+    }
+    if (faults.garbageRate > 0 && rand() < faults.garbageRate) {
+      // A 200 whose body is cut short or is not JSON at all (a proxy's HTML error page).
+      count('garbage');
+      send(res, 200, rand() < 0.5 ? '{"adult":false,"backdrop_path":"/kJaRWmy1B' : '<html><body>Bad gateway</body></html>');
+      return;
+    }
 
     const answer = (): void => {
       if (res.destroyed) {
@@ -807,6 +831,8 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
       if ('token' in patch && patch.token !== undefined) faults.token = patch.token;
       if ('latencyMs' in patch) faults.latencyMs = patch.latencyMs ?? 0;
       if ('errorRate' in patch) faults.errorRate = patch.errorRate ?? 0;
+      if ('garbageRate' in patch) faults.garbageRate = patch.garbageRate ?? 0;
+      if ('stallRate' in patch) faults.stallRate = patch.stallRate ?? 0;
       if ('dropRate' in patch) faults.dropRate = patch.dropRate ?? 0;
       if ('rateLimit' in patch) {
         faults.rateLimit = patch.rateLimit;

@@ -1,0 +1,117 @@
+/**
+ * An HTTP proxy in front of s3rver that injects S3 faults: 503 SlowDown and 500 InternalError
+ * (with S3's XML error bodies), connection resets, and a full outage (every request refused with
+ * 503) for as long as a test wants. Requests that pass are forwarded unchanged.
+ */
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+
+export interface S3FaultOptions {
+  /** Fraction (0..1) of requests answered 503 SlowDown. */
+  slowDownRate?: number;
+  /** Fraction (0..1) of requests answered 500 InternalError. */
+  errorRate?: number;
+  /** Fraction (0..1) of requests whose connection is reset without an answer. */
+  resetRate?: number;
+  /** Every request refused with 503 while true. */
+  outage?: boolean;
+  /** Seed of the fault PRNG. @defaultValue 1 */
+  seed?: number;
+}
+
+export interface S3FaultProxy {
+  /** Endpoint to give the fleet instead of s3rver's, e.g. http://127.0.0.1:40123 */
+  endpoint: string;
+  /** Faults injected so far, by kind. */
+  injected(): { slowDown: number; error: number; reset: number; outage: number };
+  configure(patch: Partial<S3FaultOptions>): void;
+  close(): Promise<void>;
+}
+
+const xmlError = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Starts a fault-injecting proxy to the S3 server at `target` (http://host:port). */
+export async function startS3FaultProxy(target: string, options: S3FaultOptions = {}): Promise<S3FaultProxy> {
+  const upstream = new URL(target);
+  let opts = { ...options };
+  const rand = mulberry32(options.seed ?? 1);
+  const counts = { slowDown: 0, error: 0, reset: 0, outage: 0 };
+  const agent = new http.Agent({ keepAlive: true });
+
+  const server = http.createServer((req, res) => {
+    const fail = (status: number, code: string, message: string) => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/xml' }).end(xmlError(code, message));
+    };
+    if (opts.outage) {
+      counts.outage++;
+      return fail(503, 'ServiceUnavailable', 'Service is unable to handle request.');
+    }
+    const r = rand();
+    const slow = opts.slowDownRate ?? 0;
+    const err = opts.errorRate ?? 0;
+    const reset = opts.resetRate ?? 0;
+    if (r < slow) {
+      counts.slowDown++;
+      return fail(503, 'SlowDown', 'Please reduce your request rate.');
+    }
+    if (r < slow + err) {
+      counts.error++;
+      return fail(500, 'InternalError', 'We encountered an internal error. Please try again.');
+    }
+    if (r < slow + err + reset) {
+      counts.reset++;
+      req.resume();
+      req.socket.destroy();
+      return;
+    }
+    const forward = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    forward.on('error', () => {
+      if (!res.headersSent) res.writeHead(502).end();
+      else res.destroy();
+    });
+    req.pipe(forward);
+  });
+  server.keepAliveTimeout = 5_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    injected: () => ({ ...counts }),
+    configure(patch) {
+      opts = { ...opts, ...patch };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      agent.destroy();
+    },
+  };
+}
