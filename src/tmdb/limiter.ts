@@ -78,7 +78,10 @@ export class FleetRateLimiter {
         if (waitUs >= 1_000) await sleep(waitUs / 1_000);
         return request();
       }
-      await sleep(Math.min(-waitUs / 1_000, 5_000));
+      // Beyond the horizon: ask again when the slot would be inside it, but not sooner than half
+      // a horizon (with jitter), so a crowd of waiting callers does not poll Redis in a tight loop.
+      const retryMs = (Math.max(-waitUs, this.horizonUs / 2) / 1_000) * (1 + Math.random() * 0.2);
+      await sleep(Math.min(retryMs, 5_000));
     }
   }
 

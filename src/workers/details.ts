@@ -9,8 +9,7 @@ import type { Fleet } from '../fleet.js';
 import type { DetailsJobData } from '../queues.js';
 import { TmdbNotFoundError, TmdbTransientError } from '../errors.js';
 import { isDetailsDocument } from '../tmdb/types.js';
-import { workerOptions } from './discover.js';
-import { enqueueFinal, handleJobError, runInfo } from './job-support.js';
+import { enqueueFinal, handleJobError, runInfo, workerOptions } from './job-support.js';
 
 /** Creates the details worker. */
 export function createDetailsWorker(fleet: Fleet, concurrency: number): Worker<DetailsJobData> {

@@ -11,7 +11,7 @@ import { pageKey, windowKey, type RunParams } from '../runs.js';
 import { TmdbTransientError } from '../errors.js';
 import { MAX_PAGES, MAX_RESULTS, isDiscoverPage } from '../tmdb/types.js';
 import { discoverQuery, rootWindow, splitWindow } from '../windows.js';
-import { enqueueFinal, handleJobError, runInfo } from './job-support.js';
+import { enqueueFinal, handleJobError, runInfo, workerOptions } from './job-support.js';
 
 /** Pages of a window planned ahead of the page being read. */
 export const PAGE_LOOKAHEAD = 10;
@@ -23,19 +23,6 @@ export function createDiscoverWorker(fleet: Fleet, concurrency: number): Worker<
     async (job, token) => processDiscover(fleet, job, token),
     workerOptions(fleet, concurrency),
   );
-}
-
-/** BullMQ worker options shared by every queue: lock and stalled-job settings. */
-export function workerOptions(fleet: Fleet, concurrency: number) {
-  return {
-    connection: fleet.redis,
-    prefix: fleet.config.redis.prefix,
-    concurrency,
-    // A SIGKILLed worker's jobs come back after at most lockDuration + stalledInterval.
-    lockDuration: 15_000,
-    stalledInterval: 5_000,
-    maxStalledCount: 3,
-  };
 }
 
 async function processDiscover(fleet: Fleet, job: Job<DiscoverJobData>, token: string | undefined): Promise<string> {

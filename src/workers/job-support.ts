@@ -66,3 +66,16 @@ export async function handleJobError(
   fleet.log.warn({ runId, jobId: job.id, code, attempt: job.attemptsMade + 1 }, `job will retry: ${message}`);
   throw err;
 }
+
+/** BullMQ worker options shared by every queue: lock and stalled-job settings. */
+export function workerOptions(fleet: Fleet, concurrency: number) {
+  return {
+    connection: fleet.redis,
+    prefix: fleet.config.redis.prefix,
+    concurrency,
+    // A SIGKILLed worker's jobs come back after at most lockDuration + stalledInterval.
+    lockDuration: 15_000,
+    stalledInterval: 5_000,
+    maxStalledCount: 3,
+  };
+}

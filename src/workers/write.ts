@@ -11,8 +11,7 @@ import type { WriteJobData } from '../queues.js';
 import { encodeJsonLines } from '../lake/encode.js';
 import { SEQ_DIGITS, dataKeyBase, manifestKey } from '../lake/keys.js';
 import type { Batch, RunSummary } from '../runs.js';
-import { workerOptions } from './discover.js';
-import { runInfo } from './job-support.js';
+import { runInfo, workerOptions } from './job-support.js';
 
 /** Content type of data objects (gzipped JSON Lines). */
 const DATA_CONTENT_TYPE = 'application/gzip';
