@@ -24,7 +24,17 @@ const REDACT_PATHS = [
   '*.accessKeyId',
 ];
 
-/** The literal secret values in a config (TMDB token/key, AWS keys, dashboard password). */
+/** The password in a redis:// or rediss:// URL, if any. */
+function redisPassword(url: string): string | undefined {
+  try {
+    const password = new URL(url).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The literal secret values in a config (TMDB token/key, AWS keys, dashboard and Redis passwords). */
 export function secretValues(config: Config): string[] {
   const values: (string | undefined)[] = [
     config.tmdb.credential?.kind === 'bearer' ? config.tmdb.credential.token : undefined,
@@ -32,6 +42,7 @@ export function secretValues(config: Config): string[] {
     config.lake.kind === 's3' ? config.lake.credentials?.accessKeyId : undefined,
     config.lake.kind === 's3' ? config.lake.credentials?.secretAccessKey : undefined,
     config.dashboard.auth?.password,
+    redisPassword(config.redis.url),
   ];
   return values.filter((v): v is string => typeof v === 'string' && v.length >= 4);
 }

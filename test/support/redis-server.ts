@@ -17,11 +17,17 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec' | 'no';
   /** Working directory (AOF lives here); defaults to a fresh temporary directory. */
   dir?: string;
+  /** Require this password (`requirepass`); the url then carries it. */
+  requirepass?: string;
+  /** Also listen with TLS on a second free port (PEM file paths); see {@link RedisServer.tlsUrl}. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export interface RedisServer {
-  /** `redis://127.0.0.1:<port>` */
+  /** `redis://[:password@]127.0.0.1:<port>` */
   url: string;
+  /** `rediss://[:password@]127.0.0.1:<tlsPort>` when started with `tls`. */
+  tlsUrl: string | undefined;
   port: number;
   /** Graceful stop (SHUTDOWN NOSAVE, then SIGTERM if needed); resolves once the process exited. */
   stop(): Promise<void>;
@@ -83,6 +89,21 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     '--daemonize', 'no',
     '--protected-mode', 'no',
   ];
+  if (opts.requirepass) args.push('--requirepass', opts.requirepass);
+  const tlsPort = opts.tls ? await freePort() : undefined;
+  if (opts.tls && tlsPort) {
+    args.push(
+      '--tls-port', String(tlsPort),
+      '--tls-cert-file', opts.tls.certFile,
+      '--tls-key-file', opts.tls.keyFile,
+      '--tls-ca-cert-file', opts.tls.caFile,
+      '--tls-auth-clients', 'no',
+    );
+  }
+  const ping = async (): Promise<boolean> =>
+    opts.requirepass
+      ? (await command(port, `AUTH ${opts.requirepass}`)) === '+OK'
+      : (await command(port, 'PING')) === '+PONG';
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   const killOnExit = () => child?.kill('SIGKILL');
@@ -117,7 +138,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     while (Date.now() < deadline) {
       if (gone) throw new Error(`redis-server on port ${port} exited at start:\n${output}`);
       // While an AOF loads, redis answers -LOADING; keep waiting for +PONG.
-      if ((await command(port, 'PING')) === '+PONG') return;
+      if (await ping()) return;
       await sleep(50);
     }
     proc.kill('SIGKILL');
@@ -141,8 +162,10 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     guard(false);
     throw err;
   });
+  const auth = opts.requirepass ? `:${encodeURIComponent(opts.requirepass)}@` : '';
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${auth}127.0.0.1:${port}`,
+    tlsUrl: tlsPort ? `rediss://${auth}127.0.0.1:${tlsPort}` : undefined,
     port,
     stop: async () => {
       await stop();
