@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from './config.js';
-import { FleetError, UsageError, ConfigError } from './errors.js';
+import { UsageError, ConfigError } from './errors.js';
 import { createLogger, scrubSecrets, secretValues } from './log.js';
 import { openFleet } from './fleet.js';
 import { QUEUE_NAMES, type QueueName } from './queues.js';
@@ -123,7 +123,10 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       const log = createLogger(cfg);
       const fleet = openFleet(cfg, log, 'worker');
       if (cfg.lake.kind === 'local') log.warn({ dir: cfg.lake.dir }, 'S3_BUCKET is unset: writing the lake to a local directory (LAKE_DIR)');
-      await fleet.store.check();
+      await fleet.store.check().catch(async (err: unknown) => {
+        await fleet.close();
+        throw err;
+      });
       fleet.tmdb();
       const set = startWorkers(fleet, opts.queues, opts.concurrency ?? cfg.jobs.concurrency);
       onShutdown(async () => {
@@ -232,6 +235,9 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         port: opts.port ?? cfg.dashboard.port,
         auth: cfg.dashboard.auth,
         readOnly: cfg.dashboard.readOnly,
+      }).catch(async (err: unknown) => {
+        await fleet.close();
+        throw err;
       });
       log.info({ url: dashboard.url }, 'dashboard listening');
       process.stderr.write(`tmdb-fleet: dashboard at ${dashboard.url}\n`);
@@ -258,7 +264,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`tmdb-fleet: ${scrubSecrets(message, secrets)}\n`);
-    process.exitCode = err instanceof UsageError || err instanceof ConfigError ? 2 : err instanceof FleetError ? 1 : 1;
+    const code = err instanceof UsageError || err instanceof ConfigError ? 2 : 1;
+    process.exitCode = code;
+    // A connection opened before the error (a worker's Redis, say) must not keep us alive.
+    setTimeout(() => process.exit(code), 1_000).unref();
   }
 }
 

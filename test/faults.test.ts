@@ -123,3 +123,22 @@ it('stays under the fleet-wide ceiling with several worker processes: TMDB (limi
   expect(stats.byStatus['429'] ?? 0).toBe(0);
   tmdb.configure({ rateLimit: undefined });
 });
+
+it('ends a run as failed when its dead letters exceed RUN_FAILURE_THRESHOLD, manifest and all', async () => {
+  const failing = tmdb.titles('movie').slice(0, 3).map((t) => t.id);
+  tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0, failingIds: failing });
+  const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '1000', JOB_ATTEMPTS: '2', RUN_FAILURE_THRESHOLD: '0.001' });
+  workers = [startWorker(env), startWorker(env)];
+  try {
+    const res = await runCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 120_000);
+    expect(res.code).toBe(1);
+    const summary = lastJsonLine<{ runId: string; state: string; error: string; records: number; failed: number }>(res.stdout);
+    expect(summary).toMatchObject({ state: 'failed', records: 1_497, failed: 3 });
+    expect(summary.error).toMatch(/3 of 1500 titles .* RUN_FAILURE_THRESHOLD=0.001/);
+    const lake = await readRun(env, 'movie', summary.runId);
+    expect(lake.manifest.state).toBe('failed');
+    expect(lake.idCounts.size).toBe(1_497);
+  } finally {
+    tmdb.configure({ failingIds: [] });
+  }
+});

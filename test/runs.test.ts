@@ -51,7 +51,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   runId = `movie-${randomUUID().slice(0, 8)}`;
-  await runs.create(runId, { kind: 'movie', params: {} }, 'raw/tmdb');
+  // force: every test starts a run with the same parameters while the last one is still running.
+  await runs.create(runId, { kind: 'movie', params: {} }, 'raw/tmdb', true);
 });
 
 describe('stage', () => {

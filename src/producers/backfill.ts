@@ -54,7 +54,7 @@ function checkDate(name: string, value: string | undefined): string | undefined 
  * @throws UsageError naming the bad value and what was expected.
  */
 export function parseBackfillArgs(args: BackfillArgs): RunParams {
-  if (args.kind === '') throw new UsageError('a kind is required: movie or tv');
+  if (args.kind === '') throw new UsageError('a kind is required: expected movie or tv');
   if (args.kind !== 'movie' && args.kind !== 'tv') {
     throw new UsageError(`kind "${args.kind}" is not supported: expected movie or tv`);
   }

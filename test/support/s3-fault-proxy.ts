@@ -16,6 +16,8 @@ export interface S3FaultOptions {
   resetRate?: number;
   /** Every request refused with 503 while true. */
   outage?: boolean;
+  /** Every request answered 403 AccessDenied while true (credentials without permission). */
+  accessDenied?: boolean;
   /** Seed of the fault PRNG. @defaultValue 1 */
   seed?: number;
 }
@@ -56,6 +58,7 @@ export async function startS3FaultProxy(target: string, options: S3FaultOptions 
       req.resume();
       res.writeHead(status, { 'content-type': 'application/xml' }).end(xmlError(code, message));
     };
+    if (opts.accessDenied) return fail(403, 'AccessDenied', 'Access Denied');
     if (opts.outage) {
       counts.outage++;
       return fail(503, 'ServiceUnavailable', 'Service is unable to handle request.');
