@@ -247,6 +247,11 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       });
     });
 
+  // Commands of other producers (one module each under src/commands/).
+  // program.addCommand(uploadCommand(getConfig));
+  // program.addCommand(syncCommand(getConfig));
+  // program.addCommand(reportCommand(getConfig));
+
   return program;
 }
 

@@ -7,8 +7,12 @@ import { Queue, type DefaultJobOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 
-/** The fleet's queues: discover (1 job = 1 page), details (1 job = 1 title), write (1 job = 1 object). */
-export const QUEUE_NAMES = ['discover', 'details', 'write'] as const;
+/**
+ * The fleet's queues: discover (1 job = 1 listing request: a discover, search or find page),
+ * details (1 job = 1 title), write (1 job = 1 object), upload (1 job = 1 local file), copy
+ * (1 job = 1 S3 object copied).
+ */
+export const QUEUE_NAMES = ['discover', 'details', 'write', 'upload', 'copy'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** TMDB catalog kinds a backfill can move. */
@@ -86,7 +90,7 @@ export function openQueues(config: Config, connection: Redis): Queues {
       defaultJobOptions: defaultJobOptions(config),
       streams: { events: { maxLen: 1_000 } },
     });
-  return { discover: open('discover'), details: open('details'), write: open('write') };
+  return Object.fromEntries(QUEUE_NAMES.map((name) => [name, open(name)])) as Queues;
 }
 
 /** Closes every queue (not the shared connection). */

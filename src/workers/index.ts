@@ -38,16 +38,25 @@ async function countStalledFailure(fleet: Fleet, queue: QueueName, data: JobData
   if (complete) await enqueueFinal(fleet, data.runId);
 }
 
+/** Creates the worker of one queue. */
+type WorkerFactory = (fleet: Fleet, concurrency: number) => Worker;
+
+/** One worker factory per queue (each module under src/workers/ owns one queue). */
+const WORKER_FACTORIES: Partial<Record<QueueName, WorkerFactory>> = {
+  discover: createDiscoverWorker,
+  details: createDetailsWorker,
+  write: createWriteWorker,
+  // upload: createUploadWorker,
+  // copy: createCopyWorker,
+};
+
 /** Starts one worker per queue in `queues`, each running `concurrency` jobs at once. */
 export function startWorkers(fleet: Fleet, queues: readonly QueueName[], concurrency: number): WorkerSet {
   const workers: Worker[] = [];
   for (const name of queues) {
-    const worker =
-      name === 'discover'
-        ? createDiscoverWorker(fleet, concurrency)
-        : name === 'details'
-          ? createDetailsWorker(fleet, concurrency)
-          : createWriteWorker(fleet, concurrency);
+    const factory = WORKER_FACTORIES[name];
+    if (!factory) continue;
+    const worker = factory(fleet, concurrency);
     worker.on('error', (err) => fleet.log.warn({ queue: name, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {
       if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !isStalledFailure(err))) return;
