@@ -13,11 +13,18 @@ import { createLogger, scrubSecrets, secretValues } from './log.js';
 import { openFleet } from './fleet.js';
 import { QUEUE_NAMES, type QueueName } from './queues.js';
 import { parseBackfillArgs, startBackfill } from './producers/backfill.js';
+import { humanSummary, startAndFollow, summaryLine } from './commands/run-output.js';
+import { searchCommand } from './commands/search.js';
+import { positiveInt } from './commands/options.js';
+import { enrichCommand } from './commands/enrich.js';
+import { reportCommand } from './commands/report.js';
+import { syncCommand } from './commands/sync.js';
+import { uploadCommand } from './commands/upload.js';
 import { cancelRun, resumeRun } from './producers/run-control.js';
-import { startWorkers, type WorkerSet } from './workers/index.js';
+import { startWorkers } from './workers/index.js';
 import { watchRun } from './progress.js';
 import { startDashboard } from './dashboard/server.js';
-import type { RunParams, RunSummary } from './runs.js';
+import type { RunParams } from './runs.js';
 
 interface BackfillOptions {
   from?: string;
@@ -29,13 +36,6 @@ interface BackfillOptions {
   json?: boolean;
   workers?: number;
 }
-
-const positiveInt = (name: string) => (value: string) => {
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new InvalidArgumentError(`${name} "${value}" is not a whole number ≥ 1`);
-  }
-  return Number(value);
-};
 
 const port = (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError(`port "${value}" is not 0-65535`);
@@ -53,40 +53,6 @@ const queueList = (value: string): QueueName[] => {
 };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** The summary fields printed by `status` and `backfill --json`. */
-function summaryLine(s: RunSummary): string {
-  return JSON.stringify({
-    runId: s.runId,
-    state: s.state,
-    error: s.error,
-    kind: s.kind,
-    expected: s.expected,
-    discovered: s.discovered,
-    fetched: s.fetched,
-    notFound: s.notFound,
-    failed: s.failed,
-    objects: s.objects,
-    records: s.records,
-    pagesPlanned: s.pagesPlanned,
-    pagesDone: s.pagesDone,
-    pagesFailed: s.pagesFailed,
-    uncovered: s.uncovered,
-    createdAt: s.createdAt,
-    finishedAt: s.finishedAt,
-  });
-}
-
-function humanSummary(s: RunSummary): string {
-  const lines = [
-    `run ${s.runId} (${s.kind}) ${s.state}${s.error ? `: ${s.error}` : ''}`,
-    `  titles: ${s.discovered} discovered, ${s.fetched} fetched, ${s.notFound} not found, ${s.failed} failed (TMDB reported ${s.expected})`,
-    `  pages: ${s.pagesDone}/${s.pagesPlanned} done, ${s.pagesFailed} failed`,
-    `  lake: ${s.objects} objects, ${s.records} records`,
-  ];
-  if (s.uncovered > 0) lines.push(`  uncovered: ${s.uncovered} titles beyond TMDB's 500-page cap (see manifest)`);
-  return lines.join('\n');
-}
 
 /** Waits for SIGTERM/SIGINT, then runs `stop`, then exits 0. */
 function onShutdown(stop: () => Promise<void>): void {
@@ -152,40 +118,18 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       if (opts.resume && (kind || opts.from || opts.to || opts.param.length > 0)) {
         throw new UsageError('--resume takes the run id only: the run keeps the kind, dates and filters it started with');
       }
-      if (opts.workers && !opts.wait) throw new UsageError('--workers needs --wait (the workers stop when the run ends)');
-      const cfg = getConfig();
-      const log = createLogger(cfg);
-      const fleet = openFleet(cfg, log, 'client');
-      let workerFleet: ReturnType<typeof openFleet> | undefined;
-      const sets: WorkerSet[] = [];
-      try {
-        if (cfg.lake.kind === 'local') process.stderr.write(`tmdb-fleet: S3_BUCKET is unset: the lake is the local directory ${cfg.lake.dir}\n`);
-        let runId: string;
-        if (opts.resume) {
-          runId = opts.resume;
-          const r = await resumeRun(fleet, runId);
-          process.stderr.write(`tmdb-fleet: resumed ${runId}: ${r.retried} dead letters retried, ${r.pages} pages and ${r.titles} titles enqueued again\n`);
-        } else {
-          runId = (await startBackfill(fleet, params as RunParams, { force: opts.force ?? false })).runId;
-        }
-        if (!opts.json) process.stdout.write(`${runId}\n`);
-        if (!opts.wait) {
-          if (opts.json) process.stdout.write(`${summaryLine(await fleet.runs.summary(runId))}\n`);
-          return;
-        }
-        if (opts.workers) {
-          workerFleet = openFleet(cfg, log, 'worker');
-          for (let i = 0; i < opts.workers; i++) sets.push(startWorkers(workerFleet, QUEUE_NAMES, cfg.jobs.concurrency));
-        }
-        const summary = await watchRun(fleet.runs, runId);
-        process.stdout.write(opts.json ? `${summaryLine(summary)}\n` : `${humanSummary(summary)}\n`);
-        if (summary.state !== 'completed') process.exitCode = 1;
-      } finally {
-        await Promise.all(sets.map((s) => s.close()));
-        await workerFleet?.close();
-        await fleet.close();
-      }
+      await startAndFollow(getConfig(), opts, async (fleet) => {
+        if (!opts.resume) return (await startBackfill(fleet, params as RunParams, { force: opts.force ?? false })).runId;
+        const r = await resumeRun(fleet, opts.resume);
+        process.stderr.write(
+          `tmdb-fleet: resumed ${opts.resume}: ${r.retried} dead letters retried, ${r.pages} pages and ${r.titles} titles enqueued again\n`,
+        );
+        return opts.resume;
+      });
     });
+
+  program.addCommand(searchCommand(getConfig));
+  program.addCommand(enrichCommand(getConfig));
 
   program
     .command('cancel')
@@ -235,6 +179,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         port: opts.port ?? cfg.dashboard.port,
         auth: cfg.dashboard.auth,
         readOnly: cfg.dashboard.readOnly,
+        webhookSecret: cfg.sync.webhookSecret,
       }).catch(async (err: unknown) => {
         await fleet.close();
         throw err;
@@ -248,9 +193,9 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     });
 
   // Commands of other producers (one module each under src/commands/).
-  // program.addCommand(uploadCommand(getConfig));
-  // program.addCommand(syncCommand(getConfig));
-  // program.addCommand(reportCommand(getConfig));
+  program.addCommand(uploadCommand(getConfig));
+  program.addCommand(syncCommand(getConfig));
+  program.addCommand(reportCommand(getConfig));
 
   return program;
 }

@@ -145,6 +145,13 @@ const envSchema = z.object({
   DASHBOARD_USER: optionalText,
   /** Dashboard HTTP basic auth password. Secret. */
   DASHBOARD_PASSWORD: optionalText,
+  /**
+   * Shared secret of the S3 event webhook (`POST /webhooks/s3`, `Authorization: Bearer <secret>`)
+   * that `sync --watch` listens to; unset: the webhook is off. Secret.
+   */
+  SYNC_WEBHOOK_SECRET: optionalText.pipe(
+    z.string().min(16, 'expected at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+  ),
 });
 
 /** Names of every environment variable the fleet reads. */
@@ -157,10 +164,19 @@ export const SECRET_VARIABLES = [
   'AWS_SECRET_ACCESS_KEY',
   'AWS_ACCESS_KEY_ID',
   'DASHBOARD_PASSWORD',
+  'SYNC_WEBHOOK_SECRET',
 ] as const;
 
 /** How the fleet authenticates to TMDB (API v3 docs, "Authentication"). */
 export type TmdbCredential = { kind: 'bearer'; token: string } | { kind: 'api_key'; key: string };
+
+/** Endpoint, region, addressing style and credentials of an S3 client. */
+export interface S3Connection {
+  endpoint: string | undefined;
+  region: string;
+  forcePathStyle: boolean;
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
 
 /** Validated configuration; see README "Configuration" for every field. */
 export interface Config {
@@ -183,6 +199,10 @@ export interface Config {
         credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
       }
     | { kind: 'local'; dir: string; prefix: string };
+  /** How to reach S3 for `sync` (its own s3:// buckets), whether or not the lake is on S3. */
+  s3: S3Connection;
+  /** `sync --watch`: the S3 event webhook's shared secret; undefined turns the webhook off. */
+  sync: { webhookSecret: string | undefined };
   batch: { maxRecords: number; maxWaitMs: number };
   jobs: { concurrency: number; detailsMaxDepth: number; attempts: number; backoffMs: number };
   /** Share of titles or pages that may fail before a run ends as failed, 0..1. */
@@ -228,6 +248,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0 || !e) {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
+  const s3: S3Connection = {
+    endpoint: e.AWS_ENDPOINT_URL_S3,
+    region: e.AWS_REGION,
+    forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    credentials:
+      e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY }
+        : undefined,
+  };
   const credential: TmdbCredential | undefined = e.TMDB_ACCESS_TOKEN
     ? { kind: 'bearer', token: e.TMDB_ACCESS_TOKEN }
     : e.TMDB_API_KEY
@@ -256,6 +285,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
               : undefined,
         }
       : { kind: 'local', dir: e.LAKE_DIR, prefix: e.S3_PREFIX },
+    s3,
+    sync: { webhookSecret: e.SYNC_WEBHOOK_SECRET },
     batch: { maxRecords: e.BATCH_MAX_RECORDS, maxWaitMs: e.BATCH_MAX_WAIT_MS },
     jobs: {
       concurrency: e.WORKER_CONCURRENCY,

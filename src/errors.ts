@@ -77,3 +77,17 @@ export class RunNotFoundError extends FleetError {
     super('RUN_NOT_FOUND', `no run with id "${runId}" (it may have expired or never existed)`);
   }
 }
+
+/** A local file cannot be uploaded as it is (missing, unreadable, a malformed row). Not retried. */
+export class LocalFileError extends FleetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOCAL_FILE', message, options);
+  }
+}
+
+/** What the lake holds after an upload differs from the local file (size or checksum). Retried. */
+export class IntegrityError extends FleetError {
+  constructor(message: string) {
+    super('LAKE_INTEGRITY', message);
+  }
+}

@@ -42,6 +42,7 @@ export function secretValues(config: Config): string[] {
     config.lake.kind === 's3' ? config.lake.credentials?.accessKeyId : undefined,
     config.lake.kind === 's3' ? config.lake.credentials?.secretAccessKey : undefined,
     config.dashboard.auth?.password,
+    config.sync?.webhookSecret,
     redisPassword(config.redis.url),
   ];
   return values.filter((v): v is string => typeof v === 'string' && v.length >= 4);

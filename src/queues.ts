@@ -29,13 +29,15 @@ export interface Window {
   voteMax?: number;
 }
 
-/** Data of a discover job: one page of one window. */
+/** Data of a discover job: one page of one window (discover or search), or one IMDB id to find. */
 export interface DiscoverJobData {
   runId: string;
   window: Window;
   page: number;
   /** Pages this window has (≤ 500), known once page 1 was read; 0 for a page-1 job. */
   pages: number;
+  /** Enrich runs: the IMDB id to look up with `GET /find/{imdb_id}` (window and page unused). */
+  find?: string;
 }
 
 /** Data of a details job: one title. */

@@ -12,6 +12,8 @@
  * - `:staged` (list of JSON documents waiting for an object), `:claims` (write job claim →
  *   batch seq), `:open` (set of claimed, not yet stored, batch seqs), `:batch:<seq>` (hash of
  *   key, body, count), `:objects` (hash seq → `{key, records}`).
+ * - upload runs: `:files` (hash file name → outcome JSON, listed in the manifest) and `:bytes`
+ *   (hash file name → bytes read so far, for progress).
  *
  * Exactly once: a document is staged only when its `fetched` bit flips (atomic); a claim moves
  * staged documents into one batch under one sequence number (atomic); a batch always goes to
@@ -30,19 +32,30 @@ export type RunState = 'running' | 'finalizing' | 'completed' | 'failed' | 'canc
 /** States a run never leaves (but for `resume` of a failed run). */
 export const FINISHED_STATES: readonly RunState[] = ['completed', 'failed', 'cancelled'];
 
+/** What a run moves: a TMDB catalog kind, or local files (`upload`). */
+export type RunKind = Kind | 'upload' | 'sync';
+
+/** How a run finds its titles. */
+export type RunSource = 'discover' | 'search' | 'enrich';
+
 /** Parameters a run was started with, as stored in its manifest. */
 export interface RunParams {
-  kind: Kind;
+  kind: RunKind;
+  /** discover (a backfill, the default), search (`query`, `all_pages`) or enrich (`csv`, …). */
+  source?: RunSource;
   from?: string;
   to?: string;
-  /** Extra TMDB discover filters passed through (`--param`). */
+  /**
+   * Backfill: TMDB discover filters passed through (`--param`). Search: `query` and `all_pages`
+   * ('true'/'false'). Enrich: `csv`, `id_column` and `filter` (`column=value`).
+   */
   params: Record<string, string>;
 }
 
 /** What `status` and `backfill --json` print. */
 export interface RunSummary {
   runId: string;
-  kind: Kind;
+  kind: RunKind;
   state: RunState;
   error: string | undefined;
   params: RunParams;
@@ -61,6 +74,30 @@ export interface RunSummary {
   records: number;
   /** Titles TMDB reported that no window could reach (beyond the 500-page cap). */
   uncovered: number;
+  /** Enrich runs: IMDB ids TMDB matched to no title. */
+  unmatched: number;
+  /** Sync runs: source objects copied, skipped (destination already equal, or source gone), failed. */
+  copies?: CopyCounts;
+}
+
+/** Counts of a sync run's copies, by outcome. */
+export interface CopyCounts {
+  copied: number;
+  skipped: number;
+  failed: number;
+}
+
+/** What a sync run did with one source object, as listed in its manifest. */
+export interface CopyRecord {
+  source: string;
+  destination: string;
+  status: keyof CopyCounts;
+  /** Bytes. */
+  size: number;
+  /** Unquoted ETag of the source. */
+  etag: string;
+  /** Why it was skipped or failed. */
+  reason?: string;
 }
 
 /** A data object of a run, as listed in its manifest. */
@@ -225,6 +262,23 @@ return 1
 const asNumbers = (reply: ScriptReply): number[] =>
   Array.isArray(reply) ? reply.map((v) => Number(v)) : [];
 
+/**
+ * KEYS: base. ARGV: source key, record JSON, status. Records a copy outcome per source key
+ * (`:copies` hash) and keeps the `copies.<status>` counters in step: a re-delivered job never
+ * double-counts, and a later "skipped" (a replayed event) never hides that the run copied it.
+ */
+const RECORD_COPY = new RedisScript(`
+local old = redis.call('HGET', KEYS[1] .. ':copies', ARGV[1])
+local before = false
+if old then before = cjson.decode(old).status end
+if before == 'copied' and ARGV[3] == 'skipped' then return 0 end
+redis.call('HSET', KEYS[1] .. ':copies', ARGV[1], ARGV[2])
+if before == ARGV[3] then return 1 end
+if before then redis.call('HINCRBY', KEYS[1], 'copies.' .. before, -1) end
+redis.call('HINCRBY', KEYS[1], 'copies.' .. ARGV[3], 1)
+return 1
+`);
+
 /** How long a finished run's summary and manifest listing stay in Redis, s. */
 const FINISHED_RUN_TTL_S = 30 * 24 * 3600;
 
@@ -269,7 +323,7 @@ export class RunStore {
   private activeKey(params: RunParams): string {
     const sorted = Object.fromEntries(Object.entries(params.params).sort(([a], [b]) => a.localeCompare(b)));
     const fingerprint = createHash('sha1')
-      .update(JSON.stringify([params.kind, params.from ?? null, params.to ?? null, sorted]))
+      .update(JSON.stringify([params.source ?? 'discover', params.kind, params.from ?? null, params.to ?? null, sorted]))
       .digest('hex');
     return `${this.prefix}:active:${fingerprint}`;
   }
@@ -377,6 +431,62 @@ export class RunStore {
   /** Records a leaf window (one that fits the page cap) and its total_results. */
   async leaf(runId: string, windowKey: string, total: number): Promise<void> {
     await this.redis.hset(`${this.base(runId)}:leaves`, windowKey, total);
+  }
+
+  /** Records what a copy job did with a source object (idempotent per source key). */
+  async recordCopy(runId: string, record: CopyRecord): Promise<void> {
+    const { source, ...rest } = record;
+    await RECORD_COPY.run(this.redis, [this.base(runId)], [source, JSON.stringify(rest), record.status]);
+  }
+
+  /** Every copy outcome of a sync run, by source key. */
+  async copies(runId: string): Promise<CopyRecord[]> {
+    const all = await this.redis.hgetall(`${this.base(runId)}:copies`);
+    return Object.entries(all)
+      .map(([source, v]) => ({ source, ...(JSON.parse(v) as Omit<CopyRecord, 'source'>) }))
+      .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  }
+
+  /** Records an IMDB id `GET /find` matched to no title of the run's kind (idempotent). */
+  async unmatched(runId: string, imdbId: string): Promise<void> {
+    await this.redis.hset(`${this.base(runId)}:unmatched`, imdbId, 1);
+  }
+
+  /** IMDB ids without a TMDB match, sorted. */
+  async unmatchedIds(runId: string): Promise<string[]> {
+    return (await this.redis.hkeys(`${this.base(runId)}:unmatched`)).sort();
+  }
+
+  /**
+   * Upload runs: records the outcome of one file (a JSON object: key, bytes, rows, sha256,
+   * status), idempotently by file name, in the `:files` hash.
+   */
+  async recordFile(runId: string, name: string, json: string): Promise<void> {
+    await this.redis.hset(`${this.base(runId)}:files`, name, json);
+  }
+
+  /** Upload runs: every recorded file outcome (parsed JSON), by file name. */
+  async files(runId: string): Promise<Record<string, unknown>> {
+    const all = await this.redis.hgetall(`${this.base(runId)}:files`);
+    return Object.fromEntries(
+      Object.entries(all)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, v]) => [name, JSON.parse(v) as unknown]),
+    );
+  }
+
+  /**
+   * Upload runs: bytes of a file read so far (set, not added, so a retried upload never counts
+   * twice), in the `:bytes` hash.
+   */
+  async fileBytes(runId: string, name: string, bytes: number): Promise<void> {
+    await this.redis.hset(`${this.base(runId)}:bytes`, name, bytes);
+  }
+
+  /** Upload runs: bytes read so far over every file of the run. */
+  async bytesDone(runId: string): Promise<number> {
+    const all = await this.redis.hvals(`${this.base(runId)}:bytes`);
+    return all.reduce((sum, v) => sum + Number(v), 0);
   }
 
   /** Records a window that still exceeds the page cap and cannot be split further. */
@@ -524,18 +634,26 @@ export class RunStore {
       .expire(`${base}:objects`, FINISHED_RUN_TTL_S)
       .expire(`${base}:leaves`, FINISHED_RUN_TTL_S)
       .expire(`${base}:uncovered`, FINISHED_RUN_TTL_S)
+      .expire(`${base}:unmatched`, FINISHED_RUN_TTL_S)
+      .expire(`${base}:copies`, FINISHED_RUN_TTL_S)
+      .expire(`${base}:files`, FINISHED_RUN_TTL_S)
+      .del(`${base}:bytes`)
       .exec();
   }
 
   /** The summary of a run. @throws RunNotFoundError */
   async summary(runId: string): Promise<RunSummary> {
     const base = this.base(runId);
-    const [h, uncovered] = await Promise.all([this.redis.hgetall(base), this.redis.hvals(`${base}:uncovered`)]);
+    const [h, uncovered, unmatched] = await Promise.all([
+      this.redis.hgetall(base),
+      this.redis.hvals(`${base}:uncovered`),
+      this.redis.hlen(`${base}:unmatched`),
+    ]);
     if (!h.state || !h.params) throw new RunNotFoundError(runId);
     const n = (v: string | undefined) => Number(v ?? 0);
     return {
       runId,
-      kind: h.kind as Kind,
+      kind: h.kind as RunKind,
       state: h.state as RunState,
       error: h.error,
       params: JSON.parse(h.params) as RunParams,
@@ -552,6 +670,10 @@ export class RunStore {
       objects: n(h.objects),
       records: n(h.records),
       uncovered: uncovered.reduce((sum, v) => sum + (JSON.parse(v) as { missed: number }).missed, 0),
+      unmatched,
+      ...(h.kind === 'sync'
+        ? { copies: { copied: n(h['copies.copied']), skipped: n(h['copies.skipped']), failed: n(h['copies.failed']) } }
+        : {}),
     };
   }
 }

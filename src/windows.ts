@@ -36,6 +36,7 @@ export function rootWindow(params: RunParams): Window {
 
 /** Query parameters of one discover page of a window (user filters, then the window's own). */
 export function discoverQuery(params: RunParams, w: Window, page: number): Record<string, string> {
+  if (params.kind !== 'movie' && params.kind !== 'tv') throw new Error(`a ${params.kind} run has no TMDB discover query`);
   const { gte, lte } = dateFilter(params.kind);
   const q: Record<string, string> = {
     sort_by: params.kind === 'movie' ? 'primary_release_date.asc' : 'first_air_date.asc',

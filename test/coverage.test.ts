@@ -3,19 +3,11 @@
  * 10,000 titles is split by vote_count; what no filter can split is reported, never dropped
  * silently.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFakeTmdb, type FakeTitle, type FakeTmdb } from './support/fake-tmdb.js';
-import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { expect, it } from 'vitest';
+import type { FakeTitle } from './support/fake-tmdb.js';
+import { lastJsonLine, runCli } from './support/fleet-process.js';
+import { useFleetHarness } from './support/harness.js';
 import { readRun } from './support/lake-reader.js';
-
-let redis: RedisServer;
-let tmdb: FakeTmdb;
-let workers: WorkerProcess[] = [];
 
 const DAY = '2021-05-05';
 const crowdedDay: FakeTitle[] = Array.from({ length: 10_400 }, (_, i) => ({
@@ -31,34 +23,12 @@ const unsplittable: FakeTitle[] = Array.from({ length: 10_050 }, (_, i) => ({
   originalLanguage: 'en',
 }));
 
-beforeAll(async () => {
-  redis = await startRedisServer();
-  tmdb = await startFakeTmdb({ movie: { titles: crowdedDay }, tv: { titles: unsplittable } });
-});
-afterEach(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
-  workers = [];
-});
-afterAll(async () => {
-  await tmdb?.close();
-  await redis?.stop();
-});
-
-const env = () => ({
-  REDIS_URL: redis.url,
-  REDIS_PREFIX: `{cov-${randomUUID().slice(0, 8)}}`,
-  TMDB_API_BASE_URL: tmdb.url,
-  TMDB_ACCESS_TOKEN: 'test-token',
-  TMDB_RATE_LIMIT_RPS: '2000',
-  BATCH_MAX_RECORDS: '500',
-  BATCH_MAX_WAIT_MS: '300',
-  LAKE_DIR: mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-lake-')),
-  LOG_LEVEL: 'error',
-});
+const h = useFleetHarness({ tmdb: { movie: { titles: crowdedDay }, tv: { titles: unsplittable } } });
+const env = () => h.env({ TMDB_RATE_LIMIT_RPS: '2000', BATCH_MAX_RECORDS: '500', BATCH_MAX_WAIT_MS: '300', LOG_LEVEL: 'error' });
 
 it('splits a single day of more than 10,000 titles by vote_count and gets every one', async () => {
   const e = env();
-  workers = [startWorker(e), startWorker(e)];
+  h.startWorkers(e, 2);
   const res = await runCli(['backfill', 'movie', '--from', DAY, '--to', DAY, '--wait', '--json'], e, 180_000);
   expect(res.code, res.stderr).toBe(0);
   const s = lastJsonLine<{ runId: string; state: string; records: number; uncovered: number }>(res.stdout);
@@ -70,7 +40,7 @@ it('splits a single day of more than 10,000 titles by vote_count and gets every 
 
 it('reports what no filter can split as uncovered in the summary and the manifest', async () => {
   const e = env();
-  workers = [startWorker(e), startWorker(e)];
+  h.startWorkers(e, 2);
   const res = await runCli(['backfill', 'tv', '--from', DAY, '--to', DAY, '--wait', '--json'], e, 180_000);
   expect(res.code, res.stderr).toBe(0);
   const s = lastJsonLine<{ runId: string; state: string; records: number; uncovered: number }>(res.stdout);

@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import { startDashboard, type Dashboard } from '../src/dashboard/server.js';
 import { openFleet, type Fleet } from '../src/fleet.js';
 import { createLogger } from '../src/log.js';
+import { QUEUE_NAMES } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 function fleetOn(url: string): Fleet {
@@ -64,7 +65,7 @@ describe('dashboard', () => {
     const res = await fetch(`${open.url}/api/queues`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: { name: string }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(['details', 'discover', 'write']);
+    expect(body.queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES].sort());
   });
 
   it('GET /metrics exports queue depths by state and process metrics', async () => {

@@ -181,11 +181,19 @@ describe('fake TMDB: recorded fixtures', () => {
 
     const recordedItems = (fixture('discover-movie-page1.json') as Page).results;
     const page = (await get(`${fake.url}/discover/movie`, auth)).body as Page;
-    expect(page.total_results).toBe(23);
+    // 20 recorded discover items + 550, 348, 2501 (recorded) + 2502, 2503, 49040, 324668 (constructed)
+    expect(page.total_results).toBe(27);
     expect(page.results).toHaveLength(20);
-    const thor = page.results.find((r) => r.id === 616037);
+    const page2 = (await get(`${fake.url}/discover/movie?page=2`, auth)).body as Page;
+    expect(page2.results).toHaveLength(7);
+    const thor = [...page.results, ...page2.results].find((r) => r.id === 616037);
     expect(thor).toEqual(recordedItems.find((r) => r.id === 616037));
-    expect(fake.titles('movie').map((t) => t.id)).toEqual(expect.arrayContaining([550, 348, 2501, 616037]));
+    expect(fake.titles('movie').map((t) => t.id)).toEqual(expect.arrayContaining([550, 348, 2501, 2502, 49040, 616037]));
+    const bourne = (await get(`${fake.url}/search/movie?query=bourne`, auth)).body as Page;
+    expect(bourne.results.map((r) => r.id as number).sort((a, b) => a - b)).toEqual([2501, 2502, 2503, 49040, 324668]);
+    const found = (await get(`${fake.url}/find/tt0258463?external_source=imdb_id`, auth)).body as { movie_results: { id: number }[] };
+    expect(found.movie_results.map((r) => r.id)).toEqual([2501]);
+    expect((await get(`${fake.url}/search/movie?query=`, auth)).status).toBe(422);
     const tvPage = (await get(`${fake.url}/discover/tv`, auth)).body as Page;
     expect(tvPage.total_results).toBe(20);
   });

@@ -3,58 +3,28 @@
  * ../shared/fixtures/tmdb (discover pages, Fight Club, Alien, The Bourne Identity, Game of
  * Thrones); the raw zone must hold them exactly as TMDB sent them, with their external_ids.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
-import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { expect, it } from 'vitest';
+import { lastJsonLine, runCli } from './support/fleet-process.js';
+import { useFleetHarness } from './support/harness.js';
 import { readRun } from './support/lake-reader.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/tmdb');
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as Record<string, unknown>;
 
-let redis: RedisServer;
-let tmdb: FakeTmdb;
-let workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  tmdb = await startFakeTmdb({ recorded: true });
-});
-afterEach(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
-  workers = [];
-});
-afterAll(async () => {
-  await tmdb?.close();
-  await redis?.stop();
-});
-
-function env(): Record<string, string> {
-  return {
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: `{rec-${randomUUID().slice(0, 8)}}`,
-    TMDB_API_BASE_URL: tmdb.url,
-    TMDB_ACCESS_TOKEN: 'test-token',
-    TMDB_RATE_LIMIT_RPS: '200',
-    BATCH_MAX_WAIT_MS: '200',
-    LAKE_DIR: mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-lake-')),
-    LOG_LEVEL: 'warn',
-  };
-}
+const h = useFleetHarness({ tmdb: { recorded: true } });
+const env = () => h.env({ TMDB_RATE_LIMIT_RPS: '200' });
 
 it('lands the recorded movie documents unchanged, with external_ids, in the local lake', async () => {
   const e = env();
-  workers = [startWorker(e), startWorker(e)];
+  h.startWorkers(e, 2);
   const res = await runCli(['backfill', 'movie', '--wait', '--json'], e);
   expect(res.code, res.stderr).toBe(0);
   expect(res.stderr).toContain('S3_BUCKET is unset');
   const summary = lastJsonLine<{ runId: string; records: number; state: string }>(res.stdout);
   expect(summary.state).toBe('completed');
-  expect(summary.records).toBe(tmdb.titles('movie').length);
+  expect(summary.records).toBe(h.tmdb.titles('movie').length);
 
   const lake = await readRun(e, 'movie', summary.runId);
   const byId = new Map(lake.records.map((r) => [Number(r.doc.id), r.doc]));
@@ -70,7 +40,7 @@ it('lands the recorded movie documents unchanged, with external_ids, in the loca
 
 it('lands Game of Thrones as recorded with append_to_response=external_ids', async () => {
   const e = env();
-  workers = [startWorker(e)];
+  h.startWorkers(e);
   const res = await runCli(['backfill', 'tv', '--wait', '--json'], e);
   expect(res.code, res.stderr).toBe(0);
   const summary = lastJsonLine<{ runId: string }>(res.stdout);

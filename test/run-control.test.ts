@@ -2,49 +2,18 @@
  * Operator controls over runs: a duplicate backfill is refused, a run is cancelled cleanly, a
  * failed run is resumed once its cause is fixed and still lands every title exactly once.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
-import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { lastJsonLine, runCli, type WorkerProcess } from './support/fleet-process.js';
+import { useFleetHarness } from './support/harness.js';
 import { readRun } from './support/lake-reader.js';
 import { loadConfig } from '../src/config.js';
 import { closeQueues, openQueues } from '../src/queues.js';
 
-let redis: RedisServer;
-let tmdb: FakeTmdb;
-let workers: WorkerProcess[] = [];
+const h = useFleetHarness({ tmdb: { movie: { count: 2_500, from: '2019-01-01', to: '2019-12-31', seed: 4 } } });
+const env = (extra: Record<string, string> = {}) =>
+  h.env({ TMDB_RATE_LIMIT_RPS: '300', BATCH_MAX_RECORDS: '50', LOG_LEVEL: 'error', ...extra });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  tmdb = await startFakeTmdb({ movie: { count: 2_500, from: '2019-01-01', to: '2019-12-31', seed: 4 } });
-});
-afterEach(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
-  workers = [];
-});
-afterAll(async () => {
-  await tmdb?.close();
-  await redis?.stop();
-});
-
-const env = (extra: Record<string, string> = {}) => ({
-  REDIS_URL: redis.url,
-  REDIS_PREFIX: `{rc-${randomUUID().slice(0, 8)}}`,
-  TMDB_API_BASE_URL: tmdb.url,
-  TMDB_ACCESS_TOKEN: 'test-token',
-  TMDB_RATE_LIMIT_RPS: '300',
-  BATCH_MAX_RECORDS: '50',
-  BATCH_MAX_WAIT_MS: '200',
-  LAKE_DIR: mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-lake-')),
-  LOG_LEVEL: 'error',
-  ...extra,
-});
 const YEAR = ['--from', '2019-01-01', '--to', '2019-12-31'];
 
 it('refuses a second backfill with the same parameters while one runs, unless --force', async () => {
@@ -64,7 +33,7 @@ it('refuses a second backfill with the same parameters while one runs, unless --
 
 it('cancels a run: queued jobs removed, staged documents flushed, manifest marked cancelled', async () => {
   const e = env({ TMDB_RATE_LIMIT_RPS: '100' });
-  workers = [startWorker(e)];
+  h.startWorkers(e);
   const started = await runCli(['backfill', 'movie', ...YEAR], e);
   expect(started.code, started.stderr).toBe(0);
   const runId = started.stdout.trim();
@@ -99,13 +68,13 @@ it('cancels a run: queued jobs removed, staged documents flushed, manifest marke
 
 it('resumes a run that failed on a revoked token once the workers have a good one, landing every title once', async () => {
   const e = env();
-  workers = [startWorker({ ...e, TMDB_ACCESS_TOKEN: 'revoked' }), startWorker({ ...e, TMDB_ACCESS_TOKEN: 'revoked' })];
+  const revoked: WorkerProcess[] = h.startWorkers({ ...e, TMDB_ACCESS_TOKEN: 'revoked' }, 2);
   const failed = await runCli(['backfill', 'movie', ...YEAR, '--wait', '--json'], e);
   const f = lastJsonLine<{ runId: string; state: string }>(failed.stdout);
   expect(f.state).toBe('failed');
-  await Promise.all(workers.map((w) => w.kill()));
+  await Promise.all(revoked.map((w) => w.kill()));
 
-  workers = [startWorker(e), startWorker(e)];
+  h.startWorkers(e, 2);
   const resumed = await runCli(['backfill', '--resume', f.runId, '--wait', '--json'], e);
   expect(resumed.code, resumed.stderr).toBe(0);
   expect(resumed.stderr).toMatch(/resumed .*dead letters retried/);

@@ -15,6 +15,7 @@ import { loadConfig } from '../src/config.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { openFleet } from '../src/fleet.js';
 import { createLogger } from '../src/log.js';
+import { QUEUE_NAMES } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
 import { runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
@@ -138,11 +139,9 @@ it('serves a read-only Bull Board when asked', async () => {
   const dashboard = await startDashboard(fleet, { host: '127.0.0.1', port: 0, auth: undefined, readOnly: true });
   try {
     const body = (await (await fetch(`${dashboard.url}/api/queues`)).json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => [q.name, q.readOnlyMode]).sort()).toEqual([
-      ['details', true],
-      ['discover', true],
-      ['write', true],
-    ]);
+    expect(body.queues.map((q) => [q.name, q.readOnlyMode]).sort()).toEqual(
+      [...QUEUE_NAMES].sort().map((name) => [name, true]),
+    );
   } finally {
     await dashboard.close();
     await fleet.close();

@@ -6,29 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { EARLIEST_DATE, discoverQuery, latestDate, splitWindow } from '../src/windows.js';
 import type { Window } from '../src/queues.js';
 import type { RunParams } from '../src/runs.js';
+import { mulberry32 } from './support/prng.js';
 
 const DAY_MS = 86_400_000;
 const toDay = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY_MS;
 const fromDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
-/** Seeded PRNG (mulberry32) so a failing window can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const contains = (w: Window, day: number) => toDay(w.from ?? '') <= day && day <= toDay(w.to ?? '');
 const NOW = new Date('2025-06-15T12:00:00Z');
 
 describe('splitWindow by date', () => {
   it('covers every day of the parent exactly once, over many random windows', () => {
-    const rand = prng(20240229);
+    const rand = mulberry32(20240229);
     const first = toDay('1870-01-01');
     const last = toDay('2045-12-31');
     for (let i = 0; i < 400; i++) {

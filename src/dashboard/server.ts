@@ -16,6 +16,7 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ConfigError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { QUEUE_NAMES } from '../queues.js';
+import { createS3EventWebhook } from './webhook.js';
 
 /** How and where the dashboard listens. */
 export interface DashboardOptions {
@@ -27,6 +28,8 @@ export interface DashboardOptions {
   auth: { user: string; password: string } | undefined;
   /** Bull Board without retry, remove, promote or clean actions. @defaultValue false */
   readOnly?: boolean;
+  /** Shared secret of `POST /webhooks/s3` (`sync --watch` events); undefined: no webhook. */
+  webhookSecret?: string | undefined;
 }
 
 /** A running dashboard. */
@@ -144,6 +147,8 @@ function createBoardRouter(fleet: Fleet, readOnlyMode: boolean): Router {
  *   PING within 1 s, else 503 `{"status":"degraded","redis":"down"}`;
  * - `GET /metrics`: Prometheus text (own registry): `tmdb_fleet_queue_jobs{queue,state}` for
  *   waiting/active/delayed/failed/completed, plus default process metrics;
+ * - `POST /webhooks/s3` (own bearer secret, not basic auth; only with `webhookSecret`): S3 event
+ *   notifications for `sync --watch` (see webhook.ts);
  * - `/`: Bull Board.
  *
  * @param fleet - an open fleet; its queues and Redis connection are used, never closed.
@@ -182,6 +187,9 @@ export async function startDashboard(fleet: Fleet, options: DashboardOptions): P
     if (up) res.status(200).json({ status: 'ok', redis: 'up' });
     else res.status(503).json({ status: 'degraded', redis: 'down' });
   });
+
+  // The S3 event webhook has its own bearer secret (MinIO cannot send basic auth).
+  if (options.webhookSecret) app.use('/webhooks/s3', createS3EventWebhook(fleet, { secret: options.webhookSecret }));
 
   if (options.auth) app.use(basicAuth(options.auth));
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Fleet } from '../fleet.js';
 import type { Kind } from '../queues.js';
-import { pageKey, windowKey, type RunParams } from '../runs.js';
+import { pageKey, windowKey, type RunKind, type RunParams } from '../runs.js';
 import { UsageError } from '../errors.js';
 import { isDiscoverPage } from '../tmdb/types.js';
 import { discoverQuery, rootWindow } from '../windows.js';
@@ -81,14 +81,15 @@ export function parseBackfillArgs(args: BackfillArgs): RunParams {
 }
 
 /** A new run id: `<kind>-<UTC yyyymmddThhmmss>-<4 hex>`, sortable and safe in keys and job ids. */
-export function newRunId(kind: Kind, now = new Date()): string {
+export function newRunId(kind: RunKind, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
   return `${kind}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 /**
- * Starts a backfill run: checks the lake (S3 HeadBucket or the local directory) and the TMDB
- * credential (one discover request), records the run, enqueues page 1 of its root window.
+ * Starts a backfill (or search) run: checks the lake (S3 HeadBucket or the local directory) and
+ * the TMDB credential (one discover or search request), records the run, enqueues page 1 of its
+ * root window.
  * @returns the run id and TMDB's total_results for the whole query.
  * @throws LakeError, TmdbAuthError, TmdbTransientError before anything is enqueued; UsageError
  * when a run with the same parameters is running and `force` is not set.
@@ -100,7 +101,10 @@ export async function startBackfill(
 ): Promise<{ runId: string; expected: number }> {
   await fleet.store.check();
   const root = rootWindow(params);
-  const first = await fleet.tmdb().get(`/discover/${params.kind}`, discoverQuery(params, root, 1));
+  const first =
+    params.source === 'search'
+      ? await fleet.tmdb().get(`/search/${params.kind}`, { query: params.params.query, page: 1 })
+      : await fleet.tmdb().get(`/discover/${params.kind}`, discoverQuery(params, root, 1));
   const expected = isDiscoverPage(first) ? first.total_results : 0;
   const runId = newRunId(params.kind);
   const lakePrefix = fleet.config.lake.prefix;

@@ -14,6 +14,7 @@ import type { Fleet } from '../fleet.js';
 import { UsageError } from '../errors.js';
 import { QUEUE_NAMES, type DiscoverJobData } from '../queues.js';
 import { parseWindowKey } from '../runs.js';
+import { CSV_PLAN_KEY } from './enrich.js';
 import { MAX_PAGES, PAGE_SIZE } from '../tmdb/types.js';
 import { discoverQuery, rootWindow } from '../windows.js';
 
@@ -54,8 +55,11 @@ export async function resumeRun(fleet: Fleet, runId: string): Promise<{ retried:
   if (info.state === 'completed' || info.state === 'cancelled') {
     throw new UsageError(`run ${runId} is ${info.state}; there is nothing to resume (start a new backfill)`);
   }
+  if (info.params.kind === 'upload') {
+    throw new UsageError(`run ${runId} is an upload: run the same "tmdb-fleet upload" again instead (files already in the lake are skipped)`);
+  }
   await fleet.store.check();
-  await fleet.tmdb().get(`/discover/${info.params.kind}`, discoverQuery(info.params, rootWindow(info.params), 1));
+  await fleet.tmdb().get(`/discover/${info.params.kind}`, discoverQuery({ ...info.params, params: {} }, rootWindow(info.params), 1));
   if (info.state === 'failed') await fleet.runs.reopen(runId);
 
   const retried = await forEachRunJob(fleet, runId, ['failed'], (job) =>
@@ -64,6 +68,14 @@ export async function resumeRun(fleet: Fleet, runId: string): Promise<{ retried:
 
   const pages: { name: string; data: DiscoverJobData; opts: { jobId: string } }[] = [];
   for (const key of await fleet.runs.unfinishedPages(runId)) {
+    if (key === CSV_PLAN_KEY) {
+      throw new UsageError(`run ${runId} stopped before its CSV was read to the end; start a new enrich run (finished titles are in the lake)`);
+    }
+    if (key.startsWith('find#')) {
+      const imdb = key.slice('find#'.length);
+      pages.push({ name: 'find', data: { runId, window: {}, page: 1, pages: 0, find: imdb }, opts: { jobId: `f.${runId}.${imdb}` } });
+      continue;
+    }
     const [wk, p] = key.split('#');
     const page = Number(p);
     const window = parseWindowKey(wk ?? '');

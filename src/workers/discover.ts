@@ -1,8 +1,12 @@
 /**
- * Discover worker: one job = one page of one window of `GET /discover/{kind}`. Page 1 of a
- * window decides: split the window when total_results exceeds TMDB's 10,000-result reach,
- * else plan its pages (a few ahead at a time, so Redis holds a bounded number of discover jobs).
- * Every page fans its titles out as details jobs, once per (run, id).
+ * Discover worker: one job = one listing request, which yields TMDB ids:
+ * - a page of one window of `GET /discover/{kind}` (backfill runs). Page 1 of a window decides:
+ *   split the window when total_results exceeds TMDB's 10,000-result reach, else plan its pages
+ *   (a few ahead at a time, so Redis holds a bounded number of discover jobs);
+ * - a page of `GET /search/{kind}?query=…` (search runs; page 1 only unless `--all-pages`);
+ * - one `GET /find/{imdb_id}?external_source=imdb_id` (enrich runs); an IMDB id without a
+ *   match is recorded as unmatched.
+ * Every listing fans its titles out as details jobs, once per (run, id).
  */
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Fleet } from '../fleet.js';
@@ -36,18 +40,27 @@ async function processDiscover(fleet: Fleet, job: Job<DiscoverJobData>, token: s
     throw new DelayedError();
   }
 
-  const key = pageKey(window, page);
+  const key = job.data.find ? findKey(job.data.find) : pageKey(window, page);
   try {
-    const body = await fleet.tmdb().get(`/discover/${run.params.kind}`, discoverQuery(run.params, window, page));
-    if (!isDiscoverPage(body)) throw new TmdbTransientError(`unexpected discover page shape for ${key}`);
+    if (job.data.find) return await processFind(fleet, runId, run.params, job.data.find, key);
+    const search = run.params.source === 'search';
+    const body = search
+      ? await fleet.tmdb().get(`/search/${run.params.kind}`, searchQuery(run.params, page))
+      : await fleet.tmdb().get(`/discover/${run.params.kind}`, discoverQuery(run.params, window, page));
+    if (!isDiscoverPage(body)) throw new TmdbTransientError(`unexpected listing page shape for ${key}`);
 
     // The run may have been cancelled or failed while this page was in flight.
     if ((await fleet.runs.state(runId)) !== 'running') return 'skipped: run ended while the page was read';
     let pages = job.data.pages;
     if (page === 1) {
       if (windowKey(window) === windowKey(rootWindow(run.params))) await fleet.runs.setExpected(runId, body.total_results);
+      if (search && run.params.params.all_pages !== 'true') {
+        await fleet.runs.leaf(runId, windowKey(window), Math.min(body.total_results, body.results.length));
+        await fanOut(fleet, runId, run.params, body.results.map((r) => r.id));
+        return finishPage(fleet, runId, key, `${body.results.length} titles (first page only)`);
+      }
       if (body.total_results > MAX_RESULTS) {
-        const halves = splitWindow(window);
+        const halves = search ? undefined : splitWindow(window);
         if (halves) {
           await addPages(fleet, runId, halves.map((w) => ({ window: w, page: 1, pages: 0 })));
           return finishPage(fleet, runId, key, `split into ${halves.map(windowKey).join(' + ')}`);
@@ -74,6 +87,30 @@ async function processDiscover(fleet: Fleet, job: Job<DiscoverJobData>, token: s
       if (await fleet.runs.pageDone(runId, key, true)) await enqueueFinal(fleet, runId);
     });
   }
+}
+
+/** The page key of an enrich run's find request. */
+export function findKey(imdbId: string): string {
+  return `find#${imdbId}`;
+}
+
+/** Query parameters of one page of `GET /search/{kind}`. */
+function searchQuery(params: RunParams, page: number): Record<string, string> {
+  return { query: params.params.query ?? '', include_adult: 'false', page: String(page) };
+}
+
+/** One `GET /find/{imdb_id}`: the matching titles of the run's kind, or an unmatched IMDB id. */
+async function processFind(fleet: Fleet, runId: string, params: RunParams, imdbId: string, key: string): Promise<string> {
+  const body = await fleet.tmdb().get(`/find/${encodeURIComponent(imdbId)}`, { external_source: 'imdb_id' });
+  const results = (body as Record<string, unknown> | null)?.[`${params.kind}_results`];
+  if (!Array.isArray(results)) throw new TmdbTransientError(`unexpected find answer for ${imdbId}`);
+  const ids = results
+    .map((r: unknown) => (r as { id?: unknown }).id)
+    .filter((id): id is number => typeof id === 'number');
+  if ((await fleet.runs.state(runId)) !== 'running') return 'skipped: run ended while the id was looked up';
+  if (ids.length === 0) await fleet.runs.unmatched(runId, imdbId);
+  await fanOut(fleet, runId, params, ids);
+  return finishPage(fleet, runId, key, ids.length === 0 ? 'unmatched' : `${ids.length} titles`);
 }
 
 async function finishPage(fleet: Fleet, runId: string, key: string, outcome: string): Promise<string> {

@@ -7,9 +7,12 @@ import type { Worker } from 'bullmq';
 import type { Fleet } from '../fleet.js';
 import type { DiscoverJobData, QueueName } from '../queues.js';
 import { pageKey } from '../runs.js';
+import { copyPlanKey } from '../copy-jobs.js';
 import { enqueueFinal } from './job-support.js';
+import { createCopyWorker } from './copy.js';
 import { createDetailsWorker } from './details.js';
 import { createDiscoverWorker } from './discover.js';
+import { createUploadWorker, filePageKey } from './upload.js';
 import { createWriteWorker } from './write.js';
 
 /** A set of running workers. */
@@ -22,7 +25,7 @@ export interface WorkerSet {
 /** Default graceful-shutdown deadline, ms. */
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 
-type JobData = { runId: string; id?: number; window?: DiscoverJobData['window']; page?: number };
+type JobData = { runId: string; id?: number; window?: DiscoverJobData['window']; page?: number; srcKey?: string; name?: string };
 
 /** BullMQ fails a job that stalled more than `maxStalledCount` times with this message. */
 function isStalledFailure(err: Error): boolean {
@@ -35,6 +38,12 @@ async function countStalledFailure(fleet: Fleet, queue: QueueName, data: JobData
   if (queue === 'discover' && data.window && data.page !== undefined) {
     complete = await fleet.runs.pageDone(data.runId, pageKey(data.window, data.page), true);
   }
+  if (queue === 'copy' && data.srcKey !== undefined) {
+    complete = await fleet.runs.pageDone(data.runId, copyPlanKey(data.srcKey), true);
+  }
+  if (queue === 'upload' && data.name !== undefined) {
+    complete = await fleet.runs.pageDone(data.runId, filePageKey(data.name), true);
+  }
   if (complete) await enqueueFinal(fleet, data.runId);
 }
 
@@ -42,21 +51,19 @@ async function countStalledFailure(fleet: Fleet, queue: QueueName, data: JobData
 type WorkerFactory = (fleet: Fleet, concurrency: number) => Worker;
 
 /** One worker factory per queue (each module under src/workers/ owns one queue). */
-const WORKER_FACTORIES: Partial<Record<QueueName, WorkerFactory>> = {
+const WORKER_FACTORIES: Record<QueueName, WorkerFactory> = {
   discover: createDiscoverWorker,
   details: createDetailsWorker,
   write: createWriteWorker,
-  // upload: createUploadWorker,
-  // copy: createCopyWorker,
+  upload: createUploadWorker,
+  copy: createCopyWorker,
 };
 
 /** Starts one worker per queue in `queues`, each running `concurrency` jobs at once. */
 export function startWorkers(fleet: Fleet, queues: readonly QueueName[], concurrency: number): WorkerSet {
   const workers: Worker[] = [];
   for (const name of queues) {
-    const factory = WORKER_FACTORIES[name];
-    if (!factory) continue;
-    const worker = factory(fleet, concurrency);
+    const worker = WORKER_FACTORIES[name](fleet, concurrency);
     worker.on('error', (err) => fleet.log.warn({ queue: name, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {
       if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !isStalledFailure(err))) return;

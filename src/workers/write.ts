@@ -10,7 +10,7 @@ import type { Fleet } from '../fleet.js';
 import type { WriteJobData } from '../queues.js';
 import { encodeJsonLines } from '../lake/encode.js';
 import { SEQ_DIGITS, dataKeyBase, manifestKey } from '../lake/keys.js';
-import type { Batch, RunSummary } from '../runs.js';
+import type { Batch, CopyRecord, RunSummary } from '../runs.js';
 import { runInfo, workerOptions } from './job-support.js';
 
 /** Content type of data objects (gzipped JSON Lines). */
@@ -103,17 +103,26 @@ export interface Manifest {
   finishedAt: string;
   summary: Omit<RunSummary, 'runId' | 'kind' | 'params' | 'createdAt' | 'finishedAt' | 'state' | 'error'>;
   uncoveredWindows: { window: string; total: number; reachable: number; missed: number }[];
+  /** Enrich runs: IMDB ids that TMDB matched to no title. */
+  unmatchedImdbIds?: string[];
+  /** Sync runs: every source object and what the run did with it (copied, skipped, failed). */
+  copies?: CopyRecord[];
+  /** Upload runs: every local file with its key, bytes, rows, checksum and status (uploaded, skipped, failed). */
+  files?: unknown[];
   objects: { key: string; records: number }[];
 }
 
 async function buildManifest(fleet: Fleet, runId: string): Promise<Manifest> {
-  const [summary, objects, uncoveredWindows] = await Promise.all([
+  const [summary, objects, uncoveredWindows, unmatched] = await Promise.all([
     fleet.runs.summary(runId),
     fleet.runs.objects(runId),
     fleet.runs.uncoveredWindows(runId),
+    fleet.runs.unmatchedIds(runId),
   ]);
   const { runId: _r, kind, params, createdAt, finishedAt: _f, state, error: _e, ...counts } = summary;
   const end = finalState(state, summary, fleet.config.runFailureThreshold);
+  const copies = summary.kind === 'sync' ? await fleet.runs.copies(runId) : undefined;
+  const files = summary.kind === 'upload' ? Object.values(await fleet.runs.files(runId)) : undefined;
   return {
     runId,
     kind,
@@ -124,6 +133,9 @@ async function buildManifest(fleet: Fleet, runId: string): Promise<Manifest> {
     finishedAt: new Date().toISOString(),
     summary: counts,
     uncoveredWindows,
+    ...(summary.params.source === 'enrich' ? { unmatchedImdbIds: unmatched } : {}),
+    ...(copies ? { copies } : {}),
+    ...(files ? { files } : {}),
     objects: objects.map(({ key, records }) => ({ key, records })),
   };
 }

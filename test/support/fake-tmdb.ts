@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from './prng.js';
 
 export interface FakeTitle {
   id: number;
@@ -92,16 +93,6 @@ const ID_SHIFT = 2 ** 25; // sort key = (day - minDay) * ID_SHIFT + id
 // PRNG and deterministic hashing
 // ---------------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Deterministic value in [0, 1) from an id and a salt. */
 function hash01(id: number, salt: number): number {
@@ -172,7 +163,7 @@ function findFixturesDir(): string {
 interface Fixtures {
   discoverMovie: JsonObject[];
   discoverTv: JsonObject[];
-  movieDetails: Map<number, JsonObject>; // 550, 348, 2501
+  movieDetails: Map<number, JsonObject>; // 550, 348, 2501 recorded; 2502, 2503, 49040, 324668 constructed
   movie550ExternalIds: JsonObject; // without id
   tv1399: JsonObject; // with external_ids as recorded
   movieTemplate: JsonObject; // movie-550 + origin_country, TMDB key order
@@ -196,6 +187,11 @@ function loadFixtures(): Fixtures {
     [348, read('movie-348.json')],
     [2501, read('movie-2501.json')],
   ]);
+  // The rest of the Bourne saga, constructed in 2501's shape (test/fixtures/bourne/README.md).
+  const bourneDir = findBourneDir();
+  for (const id of [2502, 2503, 49040, 324668]) {
+    movieDetails.set(id, JSON.parse(readFileSync(path.join(bourneDir, `movie-${id}.json`), 'utf8')) as JsonObject);
+  }
   const { id: _id, ...ext550 } = read('movie-550-external_ids.json');
   void _id;
 
@@ -601,6 +597,22 @@ const ERR_5XX = '{"success":false,"status_code":11,"status_message":"Internal er
 const DISCOVER_RE = /^\/3\/discover\/(movie|tv)\/?$/;
 const DETAILS_RE = /^\/3\/(movie|tv)\/(\d+)\/?$/;
 
+/** test/fixtures/bourne, found from this module whether it runs from test/ or dist/test/. */
+function findBourneDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'test', 'fixtures', 'bourne');
+    if (existsSync(path.join(candidate, 'movie-2502.json'))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('test/fixtures/bourne not found above the fake TMDB module');
+    dir = parent;
+  }
+}
+
+const SEARCH_RE = /^\/3\/search\/(movie|tv)\/?$/;
+const FIND_RE = /^\/3\/find\/([^/]+)\/?$/;
+const ERR_QUERY_MISSING = '{"errors":["query must be provided"]}';
+
 export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<FakeTmdb> {
   const fx = loadFixtures();
   const recorded = options.recorded ?? false;
@@ -671,6 +683,67 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
     return [200, JSON.stringify({ page, results, total_pages: Math.ceil(total / PAGE_SIZE), total_results: total })];
   };
 
+  /** Title (movie) or name (tv) of catalog entry i, as discover and search serve it. */
+  const titleOf = (c: Catalog, i: number): string => {
+    const item = synthDiscoverItem(c, i, fx);
+    return `${String(item.title ?? item.name ?? '')}\u0000${String(item.original_title ?? item.original_name ?? '')}`;
+  };
+  const searchCache = new Map<string, Int32Array>();
+
+  /** GET /search/{kind}?query=…&page=…: titles containing the query, case-insensitive, 20 a page. */
+  const handleSearch = (kind: Kind, q: URLSearchParams): [number, string] => {
+    const query = (q.get('query') ?? '').trim().toLowerCase();
+    if (query === '') return [422, ERR_QUERY_MISSING];
+    const pageRaw = (q.get('page') ?? '1').trim() || '1';
+    if (!/^\d+$/.test(pageRaw)) return [400, fx.err400];
+    const page = Number(pageRaw);
+    if (page < 1 || page > MAX_PAGE) return [400, fx.err400];
+    const c = catalogs[kind];
+    const key = `${kind}:${query}`;
+    let hits = searchCache.get(key);
+    if (!hits) {
+      const found: number[] = [];
+      for (let i = 0; i < c.size; i++) if (titleOf(c, i).toLowerCase().includes(query)) found.push(i);
+      hits = Int32Array.from(found);
+      searchCache.set(key, hits);
+    }
+    const results: JsonObject[] = [];
+    for (let k = (page - 1) * PAGE_SIZE; k < Math.min(hits.length, page * PAGE_SIZE); k++) {
+      results.push(synthDiscoverItem(c, hits[k]!, fx));
+    }
+    return [200, JSON.stringify({ page, results, total_pages: Math.ceil(hits.length / PAGE_SIZE), total_results: hits.length })];
+  };
+
+  /** GET /find/{imdb_id}?external_source=imdb_id: the titles with that IMDB id, by kind. */
+  const handleFind = (externalId: string, q: URLSearchParams): [number, string] => {
+    if (q.get('external_source') !== 'imdb_id') {
+      return [422, '{"success":false,"status_code":5,"status_message":"Invalid parameters: Your request parameters are incorrect."}'];
+    }
+    const matches = (kind: Kind): JsonObject[] => {
+      const c = catalogs[kind];
+      const out: JsonObject[] = [];
+      for (let i = 0; i < c.size; i++) {
+        const id = c.ids[i]!;
+        const recordedDoc = kind === 'movie' ? fx.movieDetails.get(id) : id === (fx.tv1399.id as number) ? fx.tv1399 : undefined;
+        const imdb = recordedDoc
+          ? String(recordedDoc.imdb_id ?? (recordedDoc.external_ids as JsonObject | undefined)?.imdb_id ?? '')
+          : imdbId(id);
+        if (imdb === externalId) out.push(synthDiscoverItem(c, i, fx));
+      }
+      return out;
+    };
+    return [
+      200,
+      JSON.stringify({
+        movie_results: matches('movie'),
+        person_results: [],
+        tv_results: matches('tv'),
+        tv_episode_results: [],
+        tv_season_results: [],
+      }),
+    ];
+  };
+
   const handleDetails = (kind: Kind, id: number, q: URLSearchParams): [number, string] => {
     if (faults.notFound.has(id)) return [404, fx.err404];
     if (faults.failing.has(id)) {
@@ -720,6 +793,8 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
 
     const discover = DISCOVER_RE.exec(pathname);
     const details = discover ? null : DETAILS_RE.exec(pathname);
+    const search = SEARCH_RE.exec(pathname);
+    const find = FIND_RE.exec(pathname);
     if (discover) stats.discoverRequests++;
     if (details) stats.detailsRequests++;
 
@@ -786,6 +861,8 @@ export async function startFakeTmdb(options: FakeTmdbOptions = {}): Promise<Fake
       if (req.method !== 'GET' && req.method !== 'HEAD') result = [404, fx.err404];
       else if (discover) result = handleDiscover(discover[1] as Kind, q);
       else if (details) result = handleDetails(details[1] as Kind, Number(details[2]), q);
+      else if (search) result = handleSearch(search[1] as Kind, q);
+      else if (find) result = handleFind(decodeURIComponent(find[1] ?? ''), q);
       else result = [404, fx.err404];
       send(res, result[0], result[1]);
     };

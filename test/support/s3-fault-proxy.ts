@@ -6,6 +6,7 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { mulberry32 } from './prng.js';
 
 export interface S3FaultOptions {
   /** Fraction (0..1) of requests answered 503 SlowDown. */
@@ -34,16 +35,6 @@ export interface S3FaultProxy {
 const xmlError = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts a fault-injecting proxy to the S3 server at `target` (http://host:port). */
 export async function startS3FaultProxy(target: string, options: S3FaultOptions = {}): Promise<S3FaultProxy> {
