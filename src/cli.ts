@@ -23,7 +23,6 @@ import { uploadCommand } from './commands/upload.js';
 import { cancelRun, resumeRun } from './producers/run-control.js';
 import { startWorkers } from './workers/index.js';
 import { watchRun } from './progress.js';
-import { startDashboard } from './dashboard/server.js';
 import type { RunParams } from './runs.js';
 
 interface BackfillOptions {
@@ -174,6 +173,8 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       const cfg = getConfig();
       const log = createLogger(cfg);
       const fleet = openFleet(cfg, log, 'worker');
+      // Express and Bull Board load only for the dashboard, not for every command.
+      const { startDashboard } = await import('./dashboard/server.js');
       const dashboard = await startDashboard(fleet, {
         host: cfg.dashboard.host,
         port: opts.port ?? cfg.dashboard.port,

@@ -14,7 +14,6 @@ import { openFleet } from '../fleet.js';
 import { manifestKey } from '../lake/keys.js';
 import { openStore } from '../lake/store.js';
 import { createLogger } from '../log.js';
-import { chartData, renderRevenueBudgetSvg } from '../report/chart.js';
 import { collectRunRows, readManifest, RunNotReportableError } from '../report/read-run.js';
 import { renderJson, renderMarkdown, type RunReport } from '../report/render.js';
 import { computeRunStats } from '../report/stats.js';
@@ -65,6 +64,8 @@ export async function buildRunReport(config: Config, runId: string, out: string)
   const { rows, names } = await collectRunRows(store, manifest);
   const stats = computeRunStats(rows, names);
   let chart: string | null = null;
+  // vega and vega-lite weigh ~50 MiB: loaded only when a chart is drawn, not by every command.
+  const { chartData, renderRevenueBudgetSvg } = await import('../report/chart.js');
   if (chartData(stats.years).length > 0) {
     const svg = await renderRevenueBudgetSvg(runId, stats.years);
     await mkdir(out, { recursive: true });

@@ -69,7 +69,7 @@ export async function scanFile(file: string, options: ScanOptions): Promise<File
       callback();
     },
   });
-  const input = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  const input = createReadStream(file, { highWaterMark: 64 * 1024 });
   if (options.csv) await pipeline(input, tap, csvRecords(options.csv), sink);
   else await pipeline(input, tap, sink);
   if (inPart > 0 || partDigests.length === 0) partDigests.push(part.digest());
