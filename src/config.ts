@@ -272,18 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.TMDB_TIMEOUT_MS,
     },
     lake: e.S3_BUCKET
-      ? {
-          kind: 's3',
-          bucket: e.S3_BUCKET,
-          prefix: e.S3_PREFIX,
-          endpoint: e.AWS_ENDPOINT_URL_S3,
-          region: e.AWS_REGION,
-          forcePathStyle: e.S3_FORCE_PATH_STYLE,
-          credentials:
-            e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
-              ? { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY }
-              : undefined,
-        }
+      ? { kind: 's3', bucket: e.S3_BUCKET, prefix: e.S3_PREFIX, ...s3 }
       : { kind: 'local', dir: e.LAKE_DIR, prefix: e.S3_PREFIX },
     s3,
     sync: { webhookSecret: e.SYNC_WEBHOOK_SECRET },

@@ -124,18 +124,7 @@ export class S3Store implements ObjectStore {
   }
 
   async check(): Promise<void> {
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
-    } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      const reason =
-        status === 404
-          ? 'does not exist'
-          : status === 403
-            ? 'denies access to these credentials'
-            : `cannot be reached (${(err as Error).name})`;
-      throw new LakeError(`S3 bucket "${this.bucket}" (S3_BUCKET) ${reason}`, { cause: err });
-    }
+    await checkBucket(this.client, this.bucket, `S3 bucket "${this.bucket}" (S3_BUCKET)`);
   }
 
   async put(key: string, body: Uint8Array | string, contentType: string): Promise<void> {
@@ -318,5 +307,26 @@ export class LocalStore implements ObjectStore {
     const file = path.resolve(this.root, key);
     if (!file.startsWith(this.root + path.sep)) throw new LakeError(`object key "${key}" escapes ${this.root}`);
     return file;
+  }
+}
+
+/**
+ * S3 HeadBucket: checks a bucket exists and these credentials may use it.
+ * @param what - how the message names the bucket, e.g. `S3 bucket "lake" (S3_BUCKET)`.
+ * @throws LakeError "<what> does not exist" (404), "denies access to these credentials" (403),
+ * or "cannot be reached (<error>)".
+ */
+export async function checkBucket(client: S3Client, bucket: string, what: string): Promise<void> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const reason =
+      status === 404
+        ? 'does not exist'
+        : status === 403
+          ? 'denies access to these credentials'
+          : `cannot be reached (${(err as Error).name})`;
+    throw new LakeError(`${what} ${reason}`, { cause: err });
   }
 }

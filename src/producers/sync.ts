@@ -13,10 +13,11 @@
  * source → JSON {@link Watch}.
  */
 import { randomBytes } from 'node:crypto';
-import { HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { checkBucket } from '../lake/store.js';
 import type { Fleet } from '../fleet.js';
 import { enqueueCopies, type CopyJobData } from '../copy-jobs.js';
-import { LakeError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { bareEtag, checkNoOverlap, destinationKey, formatS3Url, isBelow, parseS3Url, type S3Location } from '../lake/s3-url.js';
 import type { RunParams } from '../runs.js';
 import { enqueueFinal } from '../workers/job-support.js';
@@ -54,24 +55,6 @@ export function parseSyncArgs(source: string | undefined, destination: string | 
   return args;
 }
 
-/**
- * HeadBucket on a sync bucket.
- * @throws LakeError naming the bucket and its role: missing (404), denied (403), unreachable.
- */
-async function checkBucket(client: S3Client, bucket: string, role: 'source' | 'destination'): Promise<void> {
-  try {
-    await client.send(new HeadBucketCommand({ Bucket: bucket }));
-  } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    const reason =
-      status === 404
-        ? 'does not exist'
-        : status === 403
-          ? 'denies access to these credentials'
-          : `cannot be reached (${(err as Error).name})`;
-    throw new LakeError(`${role} bucket "${bucket}" ${reason}`, { cause: err });
-  }
-}
 
 /** A new sync run id: `sync-<UTC yyyymmddThhmmss>-<4 hex>`. */
 export function newSyncRunId(now = new Date()): string {
@@ -90,8 +73,8 @@ async function createSyncRun(
   force: boolean,
 ): Promise<string> {
   await fleet.store.check();
-  await checkBucket(client, args.source.bucket, 'source');
-  await checkBucket(client, args.destination.bucket, 'destination');
+  await checkSyncBucket(client, args.source.bucket, 'source');
+  await checkSyncBucket(client, args.destination.bucket, 'destination');
   const params: RunParams = {
     kind: 'sync',
     params: { source: formatS3Url(args.source), destination: formatS3Url(args.destination), mode },
@@ -304,4 +287,9 @@ export async function enqueueObjectEvents(fleet: Fleet, events: ObjectEvent[]): 
     enqueued++;
   }
   return { enqueued, ignored: events.length - enqueued };
+}
+
+/** HeadBucket on a sync bucket, naming its role. @throws LakeError */
+function checkSyncBucket(client: S3Client, bucket: string, role: 'source' | 'destination'): Promise<void> {
+  return checkBucket(client, bucket, `${role} bucket "${bucket}"`);
 }
