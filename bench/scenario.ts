@@ -11,7 +11,7 @@ import os from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startFakeTmdb, type FakeTmdb, type FakeTmdbStats } from '../test/support/fake-tmdb.js';
-import { CLI, lastJsonLine, startWorker, type WorkerProcess } from '../test/support/fleet-process.js';
+import { cliArgs, lastJsonLine, startWorker, type WorkerProcess } from '../test/support/fleet-process.js';
 import { readRun } from '../test/support/lake-reader.js';
 import { startRedisServer, type RedisServer } from '../test/support/redis-server.js';
 import { s3Env, startS3Server, type S3Server } from '../test/support/s3-server.js';
@@ -231,7 +231,7 @@ async function runCliWithPid(
   timeoutMs: number,
   onPid: (pid: number) => void,
 ): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cliArgs(...args), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   if (child.pid !== undefined) onPid(child.pid);
   let stdout = '';

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CLI } from '../test/support/fleet-process.js';
+import { cliArgs } from '../test/support/fleet-process.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { s3Env, startS3Server } from '../test/support/s3-server.js';
 
@@ -51,7 +51,7 @@ async function sha256Of(file: string): Promise<string> {
 /** Runs the CLI, sampling its VmRSS every 50 ms. */
 async function runSampled(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; peakRssMb: number; seconds: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, cliArgs(...args), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

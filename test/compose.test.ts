@@ -192,7 +192,7 @@ describe('Dockerfile', () => {
   });
 
   it('runs the CLI, a worker by default', () => {
-    expect(instructions).toContain('ENTRYPOINT ["node", "dist/src/cli.js"]');
+    expect(instructions).toContain('ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/src/cli.js"]');
     expect(instructions).toContain('CMD ["worker"]');
     expect(instructions).toContain('ENV NODE_ENV=production');
   });

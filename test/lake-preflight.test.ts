@@ -10,7 +10,7 @@ import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { startS3Server, s3Env, type S3Server } from './support/s3-server.js';
 import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
 import { startS3FaultProxy } from './support/s3-fault-proxy.js';
-import { CLI, runCli } from './support/fleet-process.js';
+import { cliArgs, runCli } from './support/fleet-process.js';
 
 let redis: RedisServer;
 let s3: S3Server;
@@ -60,7 +60,7 @@ it('refuses credentials S3 denies, naming the bucket, without printing the secre
 });
 
 it('stops a worker at start when its bucket is missing, exit code 1 within seconds', async () => {
-  const child = spawn(process.execPath, [CLI, 'worker'], {
+  const child = spawn(process.execPath, cliArgs('worker'), {
     env: { ...process.env, ...env({ S3_BUCKET: 'no-such-bucket' }) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -22,7 +22,7 @@ import { checkNoOverlap, decodeEventKey, parseS3Url } from '../src/lake/s3-url.j
 import type { Manifest } from '../src/workers/write.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { startS3Server, s3Env, type S3Server } from './support/s3-server.js';
-import { CLI, lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { cliArgs, lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
 import { startS3PartCopyProxy } from './support/s3-part-copy-proxy.js';
 
 const SECRET = 'test-webhook-secret-0123456789';
@@ -193,7 +193,7 @@ describe('tmdb-fleet sync --watch (S3 event notifications)', () => {
   let runId = '';
 
   beforeAll(async () => {
-    watch = spawn(process.execPath, [CLI, 'sync', '--watch', 's3://src/source', 's3://dst/live'], {
+    watch = spawn(process.execPath, cliArgs('sync', '--watch', 's3://src/source', 's3://dst/live'), {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,6 +3,7 @@
  * tests can SIGKILL and restart, and one-shot commands whose output and exit code they read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -12,6 +13,18 @@ export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
   `${path.sep}dist${path.sep}dist${path.sep}`,
   `${path.sep}dist${path.sep}`,
 );
+
+/** The Node flags of the CLI's shebang (`#!/usr/bin/env -S node <flags>`), so tests run it as the bin does. */
+export const CLI_NODE_FLAGS: readonly string[] = (() => {
+  const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node(.*)$/.exec(shebang);
+  return m?.[1]?.trim() ? m[1].trim().split(/\s+/) : [];
+})();
+
+/** Arguments for `spawn(process.execPath, cliArgs(...))`: the shebang's flags, the CLI, `args`. */
+export function cliArgs(...args: string[]): string[] {
+  return [...CLI_NODE_FLAGS, CLI, ...args];
+}
 
 /** A running `tmdb-fleet worker` process. */
 export interface WorkerProcess {
@@ -26,7 +39,7 @@ export interface WorkerProcess {
 
 /** Starts `tmdb-fleet worker ...args` with `env` added to the current environment. */
 export function startWorker(env: Record<string, string>, args: string[] = []): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', ...args], {
+  const child = spawn(process.execPath, cliArgs('worker', ...args), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,7 +71,7 @@ export interface CliResult {
 
 /** Runs `tmdb-fleet ...args` to completion (killed after `timeoutMs`). */
 export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, cliArgs(...args), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
