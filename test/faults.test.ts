@@ -3,52 +3,20 @@
  * fleet-wide, dead-letters a title that keeps failing; a worker stops cleanly on SIGTERM.
  * (5xx, garbage bodies, resets and hangs are in the fault suite, test/faults/suite.test.ts.)
  */
-import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startS3Server, s3Env, type S3Server } from './support/s3-server.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
-import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
-import { readRun } from './support/lake-reader.js';
+import { expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { lastJsonLine, runCli } from './support/fleet-process.js';
+import { useFleetHarness } from './support/harness.js';
+import { readRun } from './support/lake-reader.js';
 import { loadConfig } from '../src/config.js';
 import { closeQueues, openQueues } from '../src/queues.js';
 
-const BUCKET = 'faults';
-let redis: RedisServer;
-let s3: S3Server;
-let tmdb: FakeTmdb;
-let workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  s3 = await startS3Server([BUCKET]);
-  tmdb = await startFakeTmdb({ movie: { count: 1_500, from: '2022-01-01', to: '2022-06-30', seed: 3 }, seed: 5 });
+const h = useFleetHarness({
+  tmdb: { movie: { count: 1_500, from: '2022-01-01', to: '2022-06-30', seed: 3 }, seed: 5 },
+  buckets: ['faults'],
 });
-afterEach(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
-  workers = [];
-});
-afterAll(async () => {
-  await tmdb?.close();
-  await s3?.close();
-  await redis?.stop();
-});
-
-const fleetEnv = (extra: Record<string, string> = {}) => ({
-  REDIS_URL: redis.url,
-  REDIS_PREFIX: `{f-${randomUUID().slice(0, 8)}}`,
-  TMDB_API_BASE_URL: tmdb.url,
-  TMDB_ACCESS_TOKEN: 'test-token',
-  BATCH_MAX_RECORDS: '50',
-  BATCH_MAX_WAIT_MS: '200',
-  JOB_BACKOFF_MS: '20',
-  JOB_ATTEMPTS: '12',
-  TMDB_TIMEOUT_MS: '2000',
-  LOG_LEVEL: 'error',
-  ...s3Env(s3, BUCKET),
-  ...extra,
-});
+const fleetEnv = (extra: Record<string, string> = {}) =>
+  h.env({ BATCH_MAX_RECORDS: '50', JOB_BACKOFF_MS: '20', JOB_ATTEMPTS: '12', TMDB_TIMEOUT_MS: '2000', LOG_LEVEL: 'error', ...extra });
 
 async function backfillExactlyOnce(env: Record<string, string>): Promise<void> {
   const res = await runCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 180_000);
@@ -61,12 +29,12 @@ async function backfillExactlyOnce(env: Record<string, string>): Promise<void> {
 }
 
 it('honours 429 Retry-After fleet-wide when TMDB limits below our ceiling, and still lands everything once', async () => {
-  tmdb.configure({ rateLimit: { rps: 100, retryAfterSec: 1 }, errorRate: 0, dropRate: 0, latencyMs: 0 });
-  tmdb.resetStats();
+  h.tmdb.configure({ rateLimit: { rps: 100, retryAfterSec: 1 }, errorRate: 0, dropRate: 0, latencyMs: 0 });
+  h.tmdb.resetStats();
   const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '300' });
-  workers = [startWorker(env), startWorker(env)];
+  h.startWorkers(env, 2);
   await backfillExactlyOnce(env);
-  const stats = tmdb.stats();
+  const stats = h.tmdb.stats();
   const limited = stats.byStatus['429'] ?? 0;
   expect(limited).toBeGreaterThan(0);
   // Each 429 pauses the whole fleet for Retry-After, so 429s stay a small share, not a storm.
@@ -74,10 +42,10 @@ it('honours 429 Retry-After fleet-wide when TMDB limits below our ceiling, and s
 });
 
 it('stops a worker cleanly on SIGTERM: exit code 0 within the shutdown bound', async () => {
-  tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0 });
+  h.tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0 });
   const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '100' });
-  const worker = startWorker(env);
-  workers = [worker];
+  const [worker] = h.startWorkers(env);
+  if (!worker) throw new Error('no worker started');
   await new Promise((r) => setTimeout(r, 1_500));
   const started = Date.now();
   const code = await worker.stop();
@@ -86,10 +54,10 @@ it('stops a worker cleanly on SIGTERM: exit code 0 within the shutdown bound', a
 });
 
 it('dead-letters a title that keeps failing: counted as failed, kept in the failed list with its last error, run still completes', async () => {
-  const failing = tmdb.titles('movie').slice(0, 2).map((t) => t.id);
-  tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0, failingIds: failing });
+  const failing = h.tmdb.titles('movie').slice(0, 2).map((t) => t.id);
+  h.tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0, failingIds: failing });
   const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '1000', JOB_ATTEMPTS: '3' });
-  workers = [startWorker(env), startWorker(env)];
+  h.startWorkers(env, 2);
   try {
     const res = await runCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 120_000);
     const summary = lastJsonLine<{ runId: string; state: string; records: number; failed: number }>(res.stdout);
@@ -109,26 +77,26 @@ it('dead-letters a title that keeps failing: counted as failed, kept in the fail
       connection.disconnect();
     }
   } finally {
-    tmdb.configure({ failingIds: [] });
+    h.tmdb.configure({ failingIds: [] });
   }
 });
 
 it('stays under the fleet-wide ceiling with several worker processes: TMDB (limit 110/s) never answers 429 to a 100/s fleet', async () => {
-  tmdb.configure({ rateLimit: { rps: 110, retryAfterSec: 1 }, errorRate: 0, dropRate: 0, latencyMs: [0, 5] });
-  tmdb.resetStats();
+  h.tmdb.configure({ rateLimit: { rps: 110, retryAfterSec: 1 }, errorRate: 0, dropRate: 0, latencyMs: [0, 5] });
+  h.tmdb.resetStats();
   const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '100' });
-  workers = [startWorker(env), startWorker(env), startWorker(env)];
+  h.startWorkers(env, 3);
   await backfillExactlyOnce(env);
-  const stats = tmdb.stats();
+  const stats = h.tmdb.stats();
   expect(stats.byStatus['429'] ?? 0).toBe(0);
-  tmdb.configure({ rateLimit: undefined });
+  h.tmdb.configure({ rateLimit: undefined });
 });
 
 it('ends a run as failed when its dead letters exceed RUN_FAILURE_THRESHOLD, manifest and all', async () => {
-  const failing = tmdb.titles('movie').slice(0, 3).map((t) => t.id);
-  tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0, failingIds: failing });
+  const failing = h.tmdb.titles('movie').slice(0, 3).map((t) => t.id);
+  h.tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0, failingIds: failing });
   const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '1000', JOB_ATTEMPTS: '2', RUN_FAILURE_THRESHOLD: '0.001' });
-  workers = [startWorker(env), startWorker(env)];
+  h.startWorkers(env, 2);
   try {
     const res = await runCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 120_000);
     expect(res.code).toBe(1);
@@ -139,6 +107,6 @@ it('ends a run as failed when its dead letters exceed RUN_FAILURE_THRESHOLD, man
     expect(lake.manifest.state).toBe('failed');
     expect(lake.idCounts.size).toBe(1_497);
   } finally {
-    tmdb.configure({ failingIds: [] });
+    h.tmdb.configure({ failingIds: [] });
   }
 });

@@ -2,38 +2,23 @@
  * End to end through real processes: redis-server, s3rver, the fake TMDB over HTTP, two
  * `tmdb-fleet worker` processes and the `tmdb-fleet backfill` CLI.
  */
-import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startS3Server, s3Env, type S3Server } from './support/s3-server.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
-import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { describe, expect, it } from 'vitest';
+import { lastJsonLine, runCli } from './support/fleet-process.js';
+import { useFleetHarness } from './support/harness.js';
 import { readRun } from './support/lake-reader.js';
-
-const BUCKET = 'lake';
-let redis: RedisServer;
-let s3: S3Server;
-let tmdb: FakeTmdb;
-let workers: WorkerProcess[] = [];
 
 const NOT_FOUND = [17, 1234, 2999];
 
-function fleetEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: `{t-${randomUUID().slice(0, 8)}}`,
-    TMDB_API_BASE_URL: tmdb.url,
-    TMDB_ACCESS_TOKEN: 'test-token',
-    TMDB_RATE_LIMIT_RPS: '2000',
-    BATCH_MAX_RECORDS: '100',
-    BATCH_MAX_WAIT_MS: '300',
-    WORKER_CONCURRENCY: '16',
-    JOB_BACKOFF_MS: '50',
-    LOG_LEVEL: 'warn',
-    ...s3Env(s3, BUCKET),
-    ...extra,
-  };
-}
+const h = useFleetHarness({
+  tmdb: {
+    movie: { count: 3_000, from: '2024-01-01', to: '2024-03-31', seed: 7 },
+    tv: { count: 12_500, from: '2020-01-01', to: '2020-12-31', seed: 8 },
+    notFoundIds: NOT_FOUND,
+  },
+  buckets: ['lake'],
+});
+const fleetEnv = () =>
+  h.env({ TMDB_RATE_LIMIT_RPS: '2000', BATCH_MAX_RECORDS: '100', BATCH_MAX_WAIT_MS: '300', WORKER_CONCURRENCY: '16', JOB_BACKOFF_MS: '50' });
 
 interface Summary {
   runId: string;
@@ -48,31 +33,10 @@ interface Summary {
   uncovered: number;
 }
 
-beforeAll(async () => {
-  redis = await startRedisServer();
-  s3 = await startS3Server([BUCKET]);
-  tmdb = await startFakeTmdb({
-    movie: { count: 3_000, from: '2024-01-01', to: '2024-03-31', seed: 7 },
-    tv: { count: 12_500, from: '2020-01-01', to: '2020-12-31', seed: 8 },
-    notFoundIds: NOT_FOUND,
-  });
-});
-
-afterEach(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
-  workers = [];
-});
-
-afterAll(async () => {
-  await tmdb?.close();
-  await s3?.close();
-  await redis?.stop();
-});
-
 describe('backfill through two worker processes', () => {
   it('lands every title exactly once, in objects of at most 100 records, with a manifest', async () => {
     const env = fleetEnv();
-    workers = [startWorker(env), startWorker(env)];
+    h.startWorkers(env, 2);
     const res = await runCli(['backfill', 'movie', '--from', '2024-01-01', '--to', '2024-03-31', '--wait', '--json'], env);
     expect(res.stderr).not.toContain('test-token');
     expect(res.code, res.stderr).toBe(0);
@@ -80,7 +44,7 @@ describe('backfill through two worker processes', () => {
     expect(summary).toMatchObject({ state: 'completed', discovered: 3_000, fetched: 2_997, notFound: 3, failed: 0, records: 2_997 });
 
     const lake = await readRun(env, 'movie', summary.runId);
-    const expectedIds = tmdb.titles('movie').map((t) => t.id).filter((id) => !NOT_FOUND.includes(id));
+    const expectedIds = h.tmdb.titles('movie').map((t) => t.id).filter((id) => !NOT_FOUND.includes(id));
     expect([...lake.idCounts.keys()].sort((a, b) => a - b)).toEqual(expectedIds.sort((a, b) => a - b));
     expect([...lake.idCounts.values()].every((n) => n === 1)).toBe(true);
     for (const key of lake.keys) {
@@ -99,13 +63,13 @@ describe('backfill through two worker processes', () => {
 
   it('completes a window with more than 10,000 matches by splitting it', async () => {
     const env = fleetEnv();
-    workers = [startWorker(env), startWorker(env)];
+    h.startWorkers(env, 2);
     const res = await runCli(['backfill', 'tv', '--from', '2020-01-01', '--to', '2020-12-31', '--wait', '--json'], env, 240_000);
     expect(res.code, res.stderr).toBe(0);
     const summary = lastJsonLine<Summary>(res.stdout);
-    const total = tmdb.titles('tv').length;
+    const total = h.tmdb.titles('tv').length;
     expect(total).toBeGreaterThan(10_000);
-    const lost = tmdb.titles('tv').filter((t) => NOT_FOUND.includes(t.id)).length;
+    const lost = h.tmdb.titles('tv').filter((t) => NOT_FOUND.includes(t.id)).length;
     expect(summary).toMatchObject({ state: 'completed', discovered: total, records: total - lost, uncovered: 0 });
     const lake = await readRun(env, 'tv', summary.runId);
     expect(lake.idCounts.size).toBe(total - lost);
