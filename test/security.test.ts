@@ -9,38 +9,22 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { openFleet } from '../src/fleet.js';
 import { createLogger } from '../src/log.js';
 import { QUEUE_NAMES } from '../src/queues.js';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
-import { runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
+import { runCli } from './support/fleet-process.js';
+import { useFleetHarness } from './support/harness.js';
 
 const TOKEN = 'tok-SECRET-at-rest-9f1';
 const BAD_TOKEN = 'revoked-SECRET-at-rest-3c2';
 const DASHBOARD_PASSWORD = 'dash-SECRET-pw-77';
 const SECRETS = [TOKEN, BAD_TOKEN, DASHBOARD_PASSWORD];
 
-let redis: RedisServer;
-let tmdb: FakeTmdb;
-let workers: WorkerProcess[] = [];
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  tmdb = await startFakeTmdb({ token: TOKEN, movie: { count: 400, from: '2016-01-01', to: '2016-12-31' } });
-});
-afterEach(async () => {
-  await Promise.all(workers.map((w) => w.kill()));
-  workers = [];
-});
-afterAll(async () => {
-  await tmdb?.close();
-  await redis?.stop();
-});
+const h = useFleetHarness({ tmdb: { token: TOKEN, movie: { count: 400, from: '2016-01-01', to: '2016-12-31' } } });
 
 /** Every string value stored under the prefix: strings, hashes, lists, sets, zsets, streams. */
 async function everyValue(client: Redis, prefix: string): Promise<string> {
@@ -69,9 +53,9 @@ it('leaves no secret in Redis, the lake or the dashboard', async () => {
   const prefix = `{sec-${randomUUID().slice(0, 8)}}`;
   const lakeDir = mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-lake-'));
   const env = {
-    REDIS_URL: redis.url,
+    REDIS_URL: h.redis.url,
     REDIS_PREFIX: prefix,
-    TMDB_API_BASE_URL: tmdb.url,
+    TMDB_API_BASE_URL: h.tmdb.url,
     TMDB_ACCESS_TOKEN: TOKEN,
     TMDB_RATE_LIMIT_RPS: '500',
     BATCH_MAX_WAIT_MS: '200',
@@ -81,18 +65,18 @@ it('leaves no secret in Redis, the lake or the dashboard', async () => {
     LOG_LEVEL: 'debug',
   };
   // A completed run with dead letters (failed reasons are stored in Redis)...
-  tmdb.configure({ failingIds: tmdb.titles('movie').slice(0, 3).map((t) => t.id) });
-  workers = [startWorker(env)];
+  h.tmdb.configure({ failingIds: h.tmdb.titles('movie').slice(0, 3).map((t) => t.id) });
+  const first = h.startWorkers(env);
   const ok = await runCli(['backfill', 'movie', '--from', '2016-01-01', '--to', '2016-12-31', '--wait', '--json'], env);
   expect(ok.code, ok.stderr).toBe(0);
-  tmdb.configure({ failingIds: [] });
-  await Promise.all(workers.map((w) => w.kill()));
+  h.tmdb.configure({ failingIds: [] });
+  await Promise.all(first.map((w) => w.kill()));
   // ...and a run failed by a revoked token (its error is stored in the run).
-  workers = [startWorker({ ...env, TMDB_ACCESS_TOKEN: BAD_TOKEN })];
+  h.startWorkers({ ...env, TMDB_ACCESS_TOKEN: BAD_TOKEN });
   const failed = await runCli(['backfill', 'movie', '--from', '2016-01-01', '--to', '2016-06-30', '--wait', '--json'], env);
   expect(failed.code).toBe(1);
 
-  const client = new Redis(redis.url);
+  const client = new Redis(h.redis.url);
   const stored = await everyValue(client, prefix);
   client.disconnect();
   expect(stored).toContain('TMDB answered 500');
@@ -127,14 +111,14 @@ it('leaves no secret in Redis, the lake or the dashboard', async () => {
 });
 
 it('refuses to start the dashboard beyond loopback without credentials, from the CLI', async () => {
-  const res = await runCli(['dashboard', '--port', '0'], { REDIS_URL: redis.url, DASHBOARD_HOST: '0.0.0.0', LOG_LEVEL: 'silent' }, 20_000);
+  const res = await runCli(['dashboard', '--port', '0'], { REDIS_URL: h.redis.url, DASHBOARD_HOST: '0.0.0.0', LOG_LEVEL: 'silent' }, 20_000);
   expect(res.code).toBe(2);
   expect(res.stderr).toMatch(/DASHBOARD_USER/);
   expect(res.stderr).toMatch(/DASHBOARD_PASSWORD/);
 });
 
 it('serves a read-only Bull Board when asked', async () => {
-  const config = loadConfig({ REDIS_URL: redis.url, REDIS_PREFIX: `{ro-${randomUUID().slice(0, 8)}}`, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ REDIS_URL: h.redis.url, REDIS_PREFIX: `{ro-${randomUUID().slice(0, 8)}}`, LOG_LEVEL: 'silent' });
   const fleet = openFleet(config, createLogger(config), 'client');
   const dashboard = await startDashboard(fleet, { host: '127.0.0.1', port: 0, auth: undefined, readOnly: true });
   try {
