@@ -57,18 +57,11 @@ const scenario2 = (titles: number, concurrency: number): Scenario => ({
 });
 
 const scenario3 = (concurrency: number): Scenario => ({
+  ...scenario2(20_000, concurrency),
   id: '3',
   name: '20,000-title backfill memory',
-  titles: 20_000,
   from: '2020-01-01',
   to: '2024-12-31',
-  ceilingRps: 2_000,
-  tmdbRps: 2_200,
-  latencyMs: 0,
-  workers: 4,
-  concurrency,
-  notFound: NOT_FOUND,
-  timeoutMs: 180_000,
 });
 
 /** WORKER_CONCURRENCY values tried for scenario 2, on a short run each. */

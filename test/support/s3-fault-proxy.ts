@@ -36,6 +36,30 @@ const xmlError = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
 
 
+/**
+ * Forwards a request unchanged to `upstream` (http://host:port) and pipes the answer back; a
+ * failed upstream answers 502 (or drops the response if its headers were already sent).
+ */
+export function forwardRequest(
+  upstream: URL,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  agent?: http.Agent,
+): void {
+  const forward = http.request(
+    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
+  forward.on('error', () => {
+    if (!res.headersSent) res.writeHead(502).end();
+    else res.destroy();
+  });
+  req.pipe(forward);
+}
+
 /** Starts a fault-injecting proxy to the S3 server at `target` (http://host:port). */
 export async function startS3FaultProxy(target: string, options: S3FaultOptions = {}): Promise<S3FaultProxy> {
   const upstream = new URL(target);
@@ -72,25 +96,7 @@ export async function startS3FaultProxy(target: string, options: S3FaultOptions 
       req.socket.destroy();
       return;
     }
-    const forward = http.request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-        agent,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    forward.on('error', () => {
-      if (!res.headersSent) res.writeHead(502).end();
-      else res.destroy();
-    });
-    req.pipe(forward);
+    forwardRequest(upstream, req, res, agent);
   });
   server.keepAliveTimeout = 5_000;
   server.listen(0, '127.0.0.1');

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './s3-fault-proxy.js';
 
 export interface S3PartCopyProxy {
   /** Endpoint to give the client instead of s3rver's. */
@@ -79,18 +80,7 @@ export async function startS3PartCopyProxy(target: string): Promise<S3PartCopyPr
       });
       return;
     }
-    const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    forward.on('error', () => {
-      if (!res.headersSent) res.writeHead(502).end();
-      else res.destroy();
-    });
-    req.pipe(forward);
+    forwardRequest(upstream, req, res);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
