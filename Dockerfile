@@ -1,10 +1,10 @@
-# syntax=docker/dockerfile:1
-# tmdb-fleet: one image for every role (worker, dashboard, backfill, status).
+# tmdb-fleet: one image for every role (worker, dashboard, backfill, status), on Node 24.
+# Base image pinned to an exact Node release (test/compose.test.ts checks); bump both FROMs together.
 #   docker build -t tmdb-fleet .
 #   docker run --rm --env-file .env tmdb-fleet backfill movie --from 2024-01-01 --to 2024-01-31
 
 # ---- build: full dependencies, compile TypeScript, then drop dev dependencies ----
-FROM node:24-slim AS build
+FROM node:24.21.0-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -17,7 +17,7 @@ RUN npm run build \
  && npm cache clean --force
 
 # ---- runtime: production dependencies and compiled output only, non-root ----
-FROM node:24-slim AS runtime
+FROM node:24.21.0-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./package.json

@@ -5,7 +5,10 @@
  * secret that slips into an error message or a URL is still never printed.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { Writable } from 'node:stream';
+import pretty from 'pino-pretty';
 import type { Config } from './config.js';
+import { stderrIsTerminal, writeStderr } from './terminal.js';
 
 export type { Logger };
 
@@ -66,21 +69,27 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * Creates the process logger: JSON lines on stderr (stdout stays for command output).
- * @param destination - where lines go; defaults to stderr (fd 2).
+ * Creates the process logger on stderr (stdout stays for command output): JSON lines, or — on a
+ * terminal — human lines by pino-pretty, printed above any progress bar (`terminal.ts`), at
+ * `warn` unless LOG_LEVEL says otherwise.
+ * @param destination - where lines go; defaults to stderr as above.
  */
 export function createLogger(
   config: Pick<Config, 'logLevel'> & Partial<Config>,
   destination?: DestinationStream,
 ): Logger {
   const secrets = 'tmdb' in config && config.tmdb ? secretValues(config as Config) : [];
+  const human = destination === undefined && stderrIsTerminal();
   return pino(
     {
-      level: config.logLevel,
+      level: human && !config.logLevelSet ? 'warn' : config.logLevel,
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
     },
-    destination ?? pino.destination({ fd: 2, sync: false }),
+    destination ??
+      (human
+        ? pretty({ colorize: true, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss', destination: new Writable({ write: (chunk: Buffer, _encoding, done) => done(void writeStderr(chunk.toString())) }) })
+        : pino.destination({ fd: 2, sync: false })),
   );
 }

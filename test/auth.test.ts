@@ -2,7 +2,10 @@
  * Honest failures: a credential TMDB refuses stops the run within seconds with one message
  * naming the variable, without a retry storm.
  */
+import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { FINISHED_RUN_TTL_S } from '../src/runs/lifecycle.js';
 import { lastJsonLine, runCli } from './support/fleet-process.js';
 import { useFleetHarness } from './support/harness.js';
 
@@ -32,7 +35,7 @@ it('fails a running run within seconds when the workers hold a refused token', a
     TMDB_ACCESS_TOKEN: 'test-token',
   });
   expect(res.code).toBe(1);
-  const summary = lastJsonLine<{ state: string; error: string; fetched: number }>(res.stdout);
+  const summary = lastJsonLine<{ runId: string; state: string; error: string; fetched: number }>(res.stdout);
   expect(summary.state).toBe('failed');
   expect(summary.error).toMatch(/TMDB_ACCESS_TOKEN/);
   expect(summary.fetched).toBe(0);
@@ -41,4 +44,18 @@ it('fails a running run within seconds when the workers hold a refused token', a
   expect(h.tmdb.stats().byStatus['401'] ?? 0).toBeLessThan(40);
   const output = workers.map((w) => w.output()).join('\n');
   expect(output).not.toContain('revoked-token');
+  // The failed run's keys expire (it stays resumable until then).
+  const config = loadConfig(e);
+  const redis = new Redis(config.redis.url);
+  try {
+    const keys = await redis.keys(`${config.redis.prefix}:run:${summary.runId}*`);
+    expect(keys.length).toBeGreaterThan(1);
+    for (const key of keys) {
+      const ttl = await redis.ttl(key);
+      expect(ttl, key).toBeGreaterThan(FINISHED_RUN_TTL_S - 60);
+      expect(ttl, key).toBeLessThanOrEqual(FINISHED_RUN_TTL_S);
+    }
+  } finally {
+    redis.disconnect();
+  }
 });

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBackfillArgs, type BackfillArgs } from '../src/producers/backfill.js';
 import { UsageError } from '../src/errors.js';
-import type { RunParams } from '../src/runs.js';
+import type { RunParams } from '../src/runs/types.js';
 import { runCli } from './support/fleet-process.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
@@ -161,6 +161,26 @@ describe('the CLI (real process)', () => {
     expect(r.code).not.toBe(0);
     expect(r.code).not.toBeNull(); // it stopped by itself rather than starting workers
     expect(r.stderr).toContain('"nope"');
+  });
+
+  it.each<[string[], RegExp]>([
+    [['backfill', 'movie', '--nope'], /unknown option '--nope'/],
+    [['status'], /missing required argument 'runId'/],
+    [['verify'], /missing required argument 'runId'/],
+    [['backfill', 'movie', '--workers', '0'], /--workers "0" is not a whole number ≥ 1/],
+    [['search', 'movie'], /required option '--query <text>' not specified/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('commander refuses %j with exit 2 (bad input), naming what is wrong', async (args, message) => {
+    const r = await runCli(args, env, 20_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--help exits 0', async () => {
+    const r = await runCli(['backfill', '--help'], env, 20_000);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--allow-partial');
   });
 
   it('status of an unknown run exits 1 with "no run"', async () => {

@@ -22,10 +22,14 @@ describe('loadConfig defaults', () => {
 
   it.each([
     ['REDIS_URL', config.redis.url, 'redis://127.0.0.1:6379'],
+    ['REDIS_WAIT_MS', config.redis.waitMs, 60_000],
+    ['TMDB_FLEET_HOME', config.home, './.tmdb-fleet'],
     ['TMDB_API_BASE_URL', config.tmdb.baseUrl, 'https://api.themoviedb.org/3'],
+    ['TMDB_FILES_BASE_URL', config.tmdb.filesBaseUrl, 'https://files.tmdb.org'],
     ['TMDB_RATE_LIMIT_RPS', config.tmdb.rateLimitRps, 40],
     ['S3_PREFIX', config.lake.prefix, 'raw/tmdb'],
     ['BATCH_MAX_RECORDS', config.batch.maxRecords, 100],
+    ['STAGING_MAX_RECORDS', config.batch.stagingMaxRecords, 5_000],
     ['LOG_LEVEL', config.logLevel, 'info'],
   ])('%s defaults to %s', (_name, actual, expected) => {
     expect(actual).toBe(expected);
@@ -35,20 +39,31 @@ describe('loadConfig defaults', () => {
     expect(config.lake).toEqual({ kind: 'local', dir: './lake', prefix: 'raw/tmdb' });
   });
 
+  it('knows whether REDIS_URL was set (unset or empty: the private Redis may be used)', () => {
+    expect(config.redis.urlSet).toBe(false);
+    expect(loadConfig({ REDIS_URL: '' }).redis.urlSet).toBe(false);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis.urlSet).toBe(true);
+  });
+
   it('treats an empty S3_BUCKET as unset', () => {
     expect(loadConfig({ S3_BUCKET: '' }).lake.kind).toBe('local');
   });
 
   it('writes to S3 when S3_BUCKET is set', () => {
-    const s3 = loadConfig({ S3_BUCKET: 'my-lake', AWS_ENDPOINT_URL_S3: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'true' });
+    const s3 = loadConfig({ S3_BUCKET: 'my-lake', AWS_ENDPOINT_URL_S3: 'http://seaweedfs:8333', S3_FORCE_PATH_STYLE: 'true' });
     expect(s3.lake).toMatchObject({
       kind: 's3',
       bucket: 'my-lake',
       prefix: 'raw/tmdb',
-      endpoint: 'http://minio:9000',
+      endpoint: 'http://seaweedfs:8333',
       forcePathStyle: true,
       credentials: undefined,
     });
+  });
+
+  it('accepts the largest batch, 2,000 records, with a staging bound at least as large', () => {
+    const c = loadConfig({ BATCH_MAX_RECORDS: '2000', STAGING_MAX_RECORDS: '2000' });
+    expect([c.batch.maxRecords, c.batch.stagingMaxRecords]).toEqual([2_000, 2_000]);
   });
 
   it('has no TMDB credential and no dashboard auth unless asked', () => {
@@ -78,6 +93,14 @@ describe('loadConfig refuses bad values with a message naming the variable and t
     { name: 'TMDB_RATE_LIMIT_RPS', env: { TMDB_RATE_LIMIT_RPS: '0' }, expectation: /expected/ },
     { name: 'TMDB_RATE_LIMIT_RPS', env: { TMDB_RATE_LIMIT_RPS: '-5' }, expectation: /expected a positive number/ },
     { name: 'BATCH_MAX_RECORDS', env: { BATCH_MAX_RECORDS: '0' }, expectation: /expected/ },
+    { name: 'BATCH_MAX_RECORDS', env: { BATCH_MAX_RECORDS: '2001' }, expectation: /expected at most 2000 records per object: one Redis script call builds a whole batch/ },
+    { name: 'BATCH_MAX_RECORDS', env: { BATCH_MAX_RECORDS: '100000' }, expectation: /expected at most 2000 records per object/ },
+    { name: 'STAGING_MAX_RECORDS', env: { STAGING_MAX_RECORDS: '0' }, expectation: /expected a whole number from 1/ },
+    {
+      name: 'STAGING_MAX_RECORDS',
+      env: { BATCH_MAX_RECORDS: '500', STAGING_MAX_RECORDS: '499' },
+      expectation: /STAGING_MAX_RECORDS="499": expected at least BATCH_MAX_RECORDS \(500\)/,
+    },
     { name: 'S3_BUCKET', env: { S3_BUCKET: 'My_Bucket' }, expectation: /expected an S3 bucket name/ },
     { name: 'S3_BUCKET', env: { S3_BUCKET: 'ab' }, expectation: /expected an S3 bucket name/ },
     { name: 'S3_BUCKET', env: { S3_BUCKET: '-abc' }, expectation: /expected an S3 bucket name/ },
@@ -87,6 +110,9 @@ describe('loadConfig refuses bad values with a message naming the variable and t
     { name: 'S3_PREFIX', env: { S3_PREFIX: 'raw/../x' }, expectation: /expected a relative key prefix/ },
     { name: 'S3_PREFIX', env: { S3_PREFIX: 'raw/' }, expectation: /expected a relative key prefix/ },
     { name: 'REDIS_URL', env: { REDIS_URL: 'http://x' }, expectation: /expected a URL starting with redis:\/\// },
+    { name: 'TMDB_FILES_BASE_URL', env: { TMDB_FILES_BASE_URL: 'files.tmdb.org' }, expectation: /expected a URL starting with http:\/\// },
+    { name: 'REDIS_WAIT_MS', env: { REDIS_WAIT_MS: '1m' }, expectation: /expected a whole number from 0 to 86400000/ },
+    { name: 'REDIS_WAIT_MS', env: { REDIS_WAIT_MS: '-1' }, expectation: /expected a whole number from 0 to 86400000/ },
     { name: 'LOG_LEVEL', env: { LOG_LEVEL: 'loud' }, expectation: /expected/ },
     { name: 'DASHBOARD_USER', env: { DASHBOARD_USER: 'admin' }, expectation: /DASHBOARD_PASSWORD: set both or neither/ },
     {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
+import { gunzipSync } from 'node:zlib';
+import { daysAgo } from '../src/sandbox/days.js';
+import { exportFileName } from '../src/sandbox/feeds.js';
+import { RECORDED_DIR } from '../src/sandbox/fixtures.js';
+import { startFakeTmdb, type FakeTmdb } from '../src/sandbox/server.js';
 
-const fixturesDir =
-  process.env.TMDB_FIXTURES_DIR ??
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/tmdb');
+const fixturesDir = RECORDED_DIR;
 const fixture = (name: string): unknown => JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8'));
 
 const AUTH = { Authorization: 'Bearer test-token' };
@@ -196,5 +197,111 @@ describe('fake TMDB: recorded fixtures', () => {
     expect((await get(`${fake.url}/search/movie?query=`, auth)).status).toBe(422);
     const tvPage = (await get(`${fake.url}/discover/tv`, auth)).body as Page;
     expect(tvPage.total_results).toBe(20);
+  });
+});
+
+describe('fake TMDB: daily ID exports and the changes feed', () => {
+  let fake: FakeTmdb;
+  const sample = readFileSync(path.join(fixturesDir, 'movie-ids-export-sample.jsonl'), 'utf8').trim().split('\n');
+  beforeAll(async () => {
+    fake = await startFakeTmdb({
+      exports: { [exportFileName('movie', '2026-11-21')]: () => sample },
+      changes: {
+        movie: [
+          { id: 5, date: daysAgo(20) },
+          { id: 6, date: daysAgo(3), adult: true },
+          { id: 5, date: daysAgo(2) },
+          ...Array.from({ length: 150 }, (_, i) => ({ id: 1_000 + i, date: daysAgo(1) })),
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it('serves an export as gzip JSON Lines without a credential, and 404 for a missing date', async () => {
+    const res = await fetch(`${fake.filesUrl}/p/exports/movie_ids_11_21_2026.json.gz`);
+    expect(res.status).toBe(200);
+    const text = gunzipSync(Buffer.from(await res.arrayBuffer())).toString('utf8');
+    expect(text).toBe(`${sample.join('\n')}\n`);
+    expect((await fetch(`${fake.filesUrl}/p/exports/movie_ids_11_20_2026.json.gz`)).status).toBe(404);
+    expect(fake.stats().exportRequests).toEqual([
+      { method: 'GET', file: 'movie_ids_11_21_2026.json.gz', status: 200 },
+      { method: 'GET', file: 'movie_ids_11_20_2026.json.gz', status: 404 },
+    ]);
+    expect(fake.stats().exportLinesServed).toBe(sample.length);
+  });
+
+  it('lists distinct changed ids 100 a page and refuses a range over 14 days with status_code 20', async () => {
+    const q = (start: number, end: number, page = 1) =>
+      `${fake.url}/movie/changes?start_date=${daysAgo(start)}&end_date=${daysAgo(end)}&page=${page}`;
+    const first = (await get(q(14, 0))).body as Page;
+    expect(first).toMatchObject({ page: 1, total_results: 152, total_pages: 2 });
+    expect(first.results).toHaveLength(100);
+    expect(first.results[0]).toEqual({ id: 5, adult: false });
+    expect(first.results[1]).toEqual({ id: 6, adult: true });
+    expect(((await get(q(14, 0, 2))).body as Page).results).toHaveLength(52);
+    const tooLong = await get(q(15, 0));
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.body).toEqual(fixture('error-422-invalid-date-range.json'));
+    expect(((await get(q(20, 20))).body as Page).results).toEqual([{ id: 5, adult: false }]);
+    expect((await get(`${fake.url}/movie/changes?start_date=2024-1-1&end_date=2024-01-02`)).status).toBe(400);
+  });
+});
+
+describe('fake TMDB: undated titles and pages that fail for good', () => {
+  let fake: FakeTmdb;
+  beforeAll(async () => {
+    fake = await startFakeTmdb({
+      movie: { count: 400, from: '2015-01-01', to: '2015-12-31', undated: 30 },
+      tv: { count: 400, from: '2015-01-01', to: '2015-12-31', undated: 30 },
+      failingPages: [{ kind: 'movie', page: 3, where: { 'primary_release_date.gte': '2015-01-01' } }],
+    });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  const total = async (kind: string, query: string) => ((await get(`${fake.url}/discover/${kind}?${query}`)).body as Page).total_results;
+
+  it('counts undated titles in an unfiltered query, excludes them from any date filter', async () => {
+    const undated = (kind: 'movie' | 'tv') => fake.titles(kind).filter((t) => t.date === '');
+    expect(undated('movie')).toHaveLength(30);
+    expect(undated('tv')).toHaveLength(30);
+    expect(await total('movie', 'page=1')).toBe(430);
+    expect(await total('tv', 'page=1')).toBe(430);
+    expect(await total('movie', 'primary_release_date.gte=1870-01-01')).toBe(400);
+    expect(await total('movie', 'primary_release_date.lte=2100-12-31')).toBe(400);
+    expect(await total('tv', 'first_air_date.gte=1870-01-01&first_air_date.lte=2100-12-31')).toBe(400);
+    // include_null_first_air_dates is a tv filter: it does not bring undated movies back.
+    expect(await total('movie', 'primary_release_date.lte=2100-12-31&include_null_first_air_dates=true')).toBe(400);
+  });
+
+  it('adds undated tv titles to a date filter with include_null_first_air_dates=true, paging through both', async () => {
+    expect(await total('tv', 'first_air_date.lte=1869-12-31&include_null_first_air_dates=true')).toBe(30);
+    expect(await total('tv', 'first_air_date.lte=1869-12-31&include_null_first_air_dates=false')).toBe(0);
+    const q = 'first_air_date.gte=2015-01-01&first_air_date.lte=2015-01-31&include_null_first_air_dates=true';
+    const january = fake.titles('tv').filter((t) => t.date >= '2015-01-01' && t.date <= '2015-01-31');
+    const want = [...fake.titles('tv').filter((t) => t.date === ''), ...january].map((t) => t.id);
+    expect(await total('tv', q)).toBe(want.length);
+    const got: number[] = [];
+    for (let page = 1; page <= Math.ceil(want.length / 20); page++) {
+      got.push(...((await get(`${fake.url}/discover/tv?${q}&page=${page}`)).body as Page).results.map((r) => r.id as number));
+    }
+    expect(got).toEqual(want);
+  });
+
+  it('answers 500 for good on a listed page of a matching query, and only there', async () => {
+    const q = 'primary_release_date.gte=2015-01-01&primary_release_date.lte=2015-12-31';
+    for (let i = 0; i < 3; i++) {
+      const failed = await get(`${fake.url}/discover/movie?${q}&page=3`);
+      expect(failed.status).toBe(500);
+      expect((failed.body as { status_code: number }).status_code).toBe(11);
+    }
+    expect((await get(`${fake.url}/discover/movie?${q}&page=2`)).status).toBe(200);
+    expect((await get(`${fake.url}/discover/movie?page=3`)).status).toBe(200);
+    expect((await get(`${fake.url}/discover/tv?first_air_date.gte=2015-01-01&page=3`)).status).toBe(200);
+    fake.configure({ failingPages: [] });
+    expect((await get(`${fake.url}/discover/movie?${q}&page=3`)).status).toBe(200);
   });
 });

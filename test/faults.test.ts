@@ -1,15 +1,17 @@
 /**
  * Politeness and dead letters: the fleet stays under its ceiling, honours 429 Retry-After
- * fleet-wide, dead-letters a title that keeps failing; a worker stops cleanly on SIGTERM.
+ * fleet-wide, dead-letters a title that keeps failing; a worker SIGTERMed with jobs in flight
+ * lets them finish and exits 0.
  * (5xx, garbage bodies, resets and hangs are in the fault suite, test/faults/suite.test.ts.)
  */
 import { expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { lastJsonLine, runCli } from './support/fleet-process.js';
+import { lastJsonLine, runCli, startCli } from './support/fleet-process.js';
 import { useFleetHarness } from './support/harness.js';
 import { readRun } from './support/lake-reader.js';
 import { loadConfig } from '../src/config.js';
 import { closeQueues, openQueues } from '../src/queues.js';
+import { SHUTDOWN_DEADLINE_MS } from '../src/workers/index.js';
 
 const h = useFleetHarness({
   tmdb: { movie: { count: 1_500, from: '2022-01-01', to: '2022-06-30', seed: 3 }, seed: 5 },
@@ -41,16 +43,50 @@ it('honours 429 Retry-After fleet-wide when TMDB limits below our ceiling, and s
   expect(limited / stats.requests).toBeLessThan(0.2);
 });
 
-it('stops a worker cleanly on SIGTERM: exit code 0 within the shutdown bound', async () => {
-  h.tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 0 });
+it('stops a worker cleanly on SIGTERM with jobs in flight: they finish, exit 0 within the deadline, the run still lands every title once', async () => {
+  // A slow TMDB keeps details requests in flight when the signal comes.
+  h.tmdb.configure({ rateLimit: undefined, errorRate: 0, dropRate: 0, latencyMs: 1_500 });
+  h.tmdb.resetStats();
   const env = fleetEnv({ TMDB_RATE_LIMIT_RPS: '100' });
   const [worker] = h.startWorkers(env);
   if (!worker) throw new Error('no worker started');
-  await new Promise((r) => setTimeout(r, 1_500));
+  const cli = startCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 180_000);
+  const deadline = Date.now() + 30_000;
+  while (!(h.tmdb.stats().detailsRequests >= 20 && h.tmdb.inFlight() >= 8)) {
+    if (Date.now() > deadline) throw new Error(`no details requests in flight: ${JSON.stringify(h.tmdb.stats().byStatus)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const inFlight = h.tmdb.inFlight();
   const started = Date.now();
   const code = await worker.stop();
-  expect(code).toBe(0);
-  expect(Date.now() - started).toBeLessThan(12_000);
+  const elapsed = Date.now() - started;
+
+  expect(inFlight).toBeGreaterThanOrEqual(8);
+  expect(code, worker.output()).toBe(0);
+  expect(elapsed).toBeLessThan(SHUTDOWN_DEADLINE_MS + 2_000);
+  // Every request in flight was answered and read (none abandoned by a closing worker) ...
+  expect(h.tmdb.inFlight()).toBe(0);
+  expect(h.tmdb.stats().byStatus.aborted ?? 0).toBe(0);
+  // ... and its job finished: none is left active (locked by a worker that is gone).
+  const config = loadConfig(env);
+  const connection = new Redis(config.redis.url);
+  const queues = openQueues(config, connection);
+  try {
+    expect(await Promise.all([queues.discover, queues.details, queues.write].map((q) => q.getActiveCount()))).toEqual([0, 0, 0]);
+  } finally {
+    await closeQueues(queues);
+    connection.disconnect();
+  }
+
+  h.tmdb.configure({ latencyMs: 0 });
+  h.startWorkers(env, 2);
+  const res = await cli.result;
+  expect(res.code, res.stderr).toBe(0);
+  const summary = lastJsonLine<{ runId: string; state: string; records: number }>(res.stdout);
+  expect(summary).toMatchObject({ state: 'completed', records: 1_500 });
+  const lake = await readRun(env, 'movie', summary.runId);
+  expect(lake.idCounts.size).toBe(1_500);
+  expect([...lake.idCounts.values()].every((n) => n === 1)).toBe(true);
 });
 
 it('dead-letters a title that keeps failing: counted as failed, kept in the failed list with its last error, run still completes', async () => {
@@ -62,6 +98,14 @@ it('dead-letters a title that keeps failing: counted as failed, kept in the fail
     const res = await runCli(['backfill', 'movie', '--from', '2022-01-01', '--to', '2022-06-30', '--wait', '--json'], env, 120_000);
     const summary = lastJsonLine<{ runId: string; state: string; records: number; failed: number }>(res.stdout);
     expect(summary).toMatchObject({ state: 'completed', records: 1_498, failed: 2 });
+    // Completed with a shortfall: exit 3, and the manifest's audit lists the failed ids.
+    expect(res.code, res.stderr).toBe(3);
+    const audit = ((await readRun(env, 'movie', summary.runId)).manifest as unknown as {
+      audit: { verdict: string; titles: { failed: number; failedIds: number[] }; shortfalls: string[] };
+    }).audit;
+    expect(audit.verdict).toBe('partial');
+    expect(audit.titles).toMatchObject({ failed: 2, failedIds: [...failing].sort((a, b) => a - b) });
+    expect(audit.shortfalls).toContain(`2 titles failed for good: ${[...failing].sort((a, b) => a - b).join(', ')}`);
     const config = loadConfig(env);
     const connection = new Redis(config.redis.url);
     const queues = openQueues(config, connection);

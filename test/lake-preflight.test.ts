@@ -24,7 +24,7 @@ it('refuses credentials S3 denies, naming the bucket, without printing the secre
   const proxy = await startS3FaultProxy(h.s3?.endpoint ?? '', { accessDenied: true });
   try {
     h.tmdb.resetStats();
-    const res = await runCli(['backfill', 'movie'], env({ AWS_ENDPOINT_URL_S3: proxy.endpoint, AWS_SECRET_ACCESS_KEY: 'denied-SECRET-key-1' }));
+    const res = await runCli(['backfill', 'movie', '--yes'], env({ AWS_ENDPOINT_URL_S3: proxy.endpoint, AWS_SECRET_ACCESS_KEY: 'denied-SECRET-key-1' }));
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('S3 bucket "present" (S3_BUCKET) denies access to these credentials');
     expect(res.stderr).not.toContain('denied-SECRET-key-1');

@@ -1,16 +1,16 @@
 /**
  * The main job on real input: the fake TMDB serves the recorded TMDB documents in
- * ../shared/fixtures/tmdb (discover pages, Fight Club, Alien, The Bourne Identity, Game of
+ * src/sandbox/fixtures/tmdb (discover pages, Fight Club, Alien, The Bourne Identity, Game of
  * Thrones); the raw zone must hold them exactly as TMDB sent them, with their external_ids.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
+import { RECORDED_DIR as FIXTURES } from '../src/sandbox/fixtures.js';
 import { lastJsonLine, runCli } from './support/fleet-process.js';
 import { useFleetHarness } from './support/harness.js';
 import { readRun } from './support/lake-reader.js';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/tmdb');
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as Record<string, unknown>;
 
 const h = useFleetHarness({ tmdb: { recorded: true } });
@@ -19,7 +19,7 @@ const env = () => h.env({ TMDB_RATE_LIMIT_RPS: '200' });
 it('lands the recorded movie documents unchanged, with external_ids, in the local lake', async () => {
   const e = env();
   h.startWorkers(e, 2);
-  const res = await runCli(['backfill', 'movie', '--wait', '--json'], e);
+  const res = await runCli(['backfill', 'movie', '--yes', '--wait', '--json'], e);
   expect(res.code, res.stderr).toBe(0);
   expect(res.stderr).toContain('S3_BUCKET is unset');
   const summary = lastJsonLine<{ runId: string; records: number; state: string }>(res.stdout);
@@ -41,7 +41,7 @@ it('lands the recorded movie documents unchanged, with external_ids, in the loca
 it('lands Game of Thrones as recorded with append_to_response=external_ids', async () => {
   const e = env();
   h.startWorkers(e);
-  const res = await runCli(['backfill', 'tv', '--wait', '--json'], e);
+  const res = await runCli(['backfill', 'tv', '--yes', '--wait', '--json'], e);
   expect(res.code, res.stderr).toBe(0);
   const summary = lastJsonLine<{ runId: string }>(res.stdout);
   const lake = await readRun(e, 'tv', summary.runId);

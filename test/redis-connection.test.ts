@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
+import { startFakeTmdb, type FakeTmdb } from '../src/sandbox/server.js';
 import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
 
 const PASSWORD = 'redis-SECRET-pw-42';

@@ -150,4 +150,29 @@ describe('chart', () => {
     expect(svg).toContain(CHART_AXIS.x);
     expect(svg).toContain(CHART_AXIS.y);
   });
+
+  const svgWidth = (svg: string) => Number(/<svg[^>]* width="(\d+)"/.exec(svg)?.[1]);
+  // The only rotated text may be the y axis title: every year label stays horizontal.
+  const rotations = (svg: string) => svg.match(/rotate\(/g)?.length ?? 0;
+
+  it('draws two years as grouped bars a few hundred pixels wide, labels horizontal', async () => {
+    const { years } = byYear([row(1, 2001, 60e6, 214e6), row(2, 2002, 30e6, 90e6)]);
+    const svg = await renderRevenueBudgetSvg('movie-test', years);
+    expect(svg).toContain('class="mark-rect');
+    expect(svgWidth(svg)).toBeGreaterThan(250);
+    expect(svgWidth(svg)).toBeLessThan(450);
+    expect(rotations(svg)).toBe(1);
+  });
+
+  it('draws a hundred years as two lines on a laptop-wide chart with decade ticks, labels horizontal', async () => {
+    const rows = Array.from({ length: 100 }, (_, i) => row(i + 1, 1925 + i, (i + 1) * 1e6, (i + 1) * 3e6));
+    const svg = await renderRevenueBudgetSvg('movie-test', byYear(rows).years);
+    expect(svg).toContain('class="mark-line');
+    expect(svg).not.toContain('class="mark-rect');
+    expect(svgWidth(svg)).toBeGreaterThan(700);
+    expect(svgWidth(svg)).toBeLessThan(1_000);
+    expect(rotations(svg)).toBe(1);
+    for (const decade of ['1930', '1980', '2020']) expect(svg).toContain(`>${decade}</text>`);
+    expect(svg).not.toContain('>1931</text>');
+  });
 });

@@ -5,12 +5,12 @@
  * from the lake's own documents (read back with lake-reader), never hard-coded.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
+import { startFakeTmdb, type FakeTmdb } from '../src/sandbox/server.js';
 import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
 import { readRun } from './support/lake-reader.js';
 import { formatPct, formatR, formatUsd, type RunReport } from '../src/report/render.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   };
   worker = startWorker(e);
-  const res = await runCli(['backfill', 'movie', '--wait', '--json'], e);
+  const res = await runCli(['backfill', 'movie', '--yes', '--wait', '--json'], e);
   expect(res.code, res.stderr).toBe(0);
   runId = lastJsonLine<{ runId: string }>(res.stdout).runId;
 });
@@ -155,6 +155,20 @@ it('prints the same figures as JSON with --format json', async () => {
       .map(([year, g]) => [year, g.titles, g.revenue.reduce((a, b) => a + b, 0), g.revenue.length, g.budget.reduce((a, b) => a + b, 0), g.budget.length]),
   );
   expect(existsSync(report.chart ?? '')).toBe(true);
+});
+
+it('refuses a run that moved no TMDB titles (an upload) with exit 2 and one line saying why', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-report-upload-'));
+  writeFileSync(path.join(dir, 'a.csv'), 'id|name\n1|x\n');
+  const up = await runCli(['upload', path.join(dir, 'a.csv'), '--dataset', 'people', '--json'], e);
+  expect(up.code, up.stderr).toBe(0);
+  const uploadRun = lastJsonLine<{ runId: string }>(up.stdout).runId;
+  const res = await runCli(['report', uploadRun], e);
+  expect(res.code).toBe(2);
+  expect(res.stderr.trim().split('\n')).toEqual([
+    `tmdb-fleet: run "${uploadRun}" is an upload run: report covers TMDB title runs (backfill, search, enrich); see "tmdb-fleet status ${uploadRun}" for its files or copies`,
+  ]);
+  expect(res.stdout).toBe('');
 });
 
 it('refuses a run without a manifest, naming it and its state', async () => {

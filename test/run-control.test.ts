@@ -88,3 +88,38 @@ it('resumes a run that failed on a revoked token once the workers have a good on
   expect(done.code).toBe(2);
   expect(done.stderr).toContain('is completed; there is nothing to resume');
 });
+
+it('resumes a run that failed over RUN_FAILURE_THRESHOLD: the retried titles land once, nothing lands twice', async () => {
+  const failing = h.tmdb.titles('movie').slice(0, 40).map((t) => t.id);
+  h.tmdb.configure({ failingIds: failing });
+  const e = env({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '20', RUN_FAILURE_THRESHOLD: '0.01' });
+  let runId: string;
+  try {
+    h.startWorkers(e, 2);
+    const failed = await runCli(['backfill', 'movie', ...YEAR, '--wait', '--json'], e);
+    expect(failed.code).toBe(1);
+    const f = lastJsonLine<{ runId: string; state: string; failed: number; records: number }>(failed.stdout);
+    expect(f).toMatchObject({ state: 'failed', failed: 40, records: 2_460 });
+    runId = f.runId;
+  } finally {
+    h.tmdb.configure({ failingIds: [] });
+  }
+  // The failed run keeps what a resume needs, and expires on its own.
+  const config = loadConfig(e);
+  const redis = new Redis(config.redis.url);
+  try {
+    expect(await redis.ttl(`${config.redis.prefix}:run:${runId}:fetched`)).toBeGreaterThan(0);
+  } finally {
+    redis.disconnect();
+  }
+
+  const resumed = await runCli(['backfill', '--resume', runId, '--wait', '--json'], e);
+  expect(resumed.code, resumed.stderr).toBe(0);
+  const s = lastJsonLine<{ state: string; records: number; fetched: number; failed: number; discovered: number }>(resumed.stdout);
+  expect(s).toMatchObject({ state: 'completed', records: 2_500, fetched: 2_500, failed: 0, discovered: 2_500 });
+  const lake = await readRun(e, 'movie', runId);
+  expect(lake.manifest.state).toBe('completed');
+  expect(lake.idCounts.size).toBe(2_500);
+  expect([...lake.idCounts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+  expect(lake.manifest.objects.reduce((sum, o) => sum + o.records, 0)).toBe(2_500);
+});

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { RunStore, type Batch } from '../src/runs.js';
+import { openRunStore, type RunStore } from '../src/runs/store.js';
+import type { Batch } from '../src/runs/types.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
@@ -41,7 +42,7 @@ function asBatch(value: Batch | 'stored' | undefined): Batch {
 beforeAll(async () => {
   server = await startRedisServer();
   redis = new Redis(server.url);
-  runs = new RunStore(redis, `{t${randomUUID().slice(0, 8)}}`);
+  runs = openRunStore(redis, `{t${randomUUID().slice(0, 8)}}`);
 });
 
 afterAll(async () => {
@@ -52,7 +53,7 @@ afterAll(async () => {
 beforeEach(async () => {
   runId = `movie-${randomUUID().slice(0, 8)}`;
   // force: every test starts a run with the same parameters while the last one is still running.
-  await runs.create(runId, { kind: 'movie', params: {} }, 'raw/tmdb', true);
+  await runs.create(runId, { kind: 'movie', params: {} }, { lakePrefix: 'raw/tmdb', force: true });
 });
 
 describe('stage', () => {
@@ -116,9 +117,9 @@ describe('claim and commit', () => {
   it('after commit, the same claim answers "stored" and the object is listed once', async () => {
     await stageRange(1, 100);
     const batch = asBatch(await runs.claim(runId, 'job-1', claimOptions(false)));
-    await runs.commit(runId, batch.seq);
+    await runs.commit(runId, batch);
     expect(await runs.claim(runId, 'job-1', claimOptions(false))).toBe('stored');
-    await runs.commit(runId, batch.seq); // a re-delivered commit
+    await runs.commit(runId, batch); // a re-delivered commit
     expect(await runs.objects(runId)).toEqual([{ seq: batch.seq, key: batch.key, records: 100 }]);
     const s = await runs.summary(runId);
     expect([s.objects, s.records]).toEqual([1, 100]);
@@ -128,7 +129,7 @@ describe('claim and commit', () => {
     await stageRange(1, 30);
     const batch = asBatch(await runs.claim(runId, 'final-1', claimOptions(true)));
     expect(await runs.openBatches(runId)).toEqual([batch]);
-    await runs.commit(runId, batch.seq);
+    await runs.commit(runId, batch);
     expect(await runs.openBatches(runId)).toEqual([]);
   });
 
@@ -189,5 +190,75 @@ describe('completion', () => {
     expect(await runs.pageDone(runId, 'p#1')).toBe(true);
     await runs.pageDone(runId, 'p#1');
     expect((await runs.summary(runId)).pagesDone).toBe(1);
+  });
+});
+
+describe('create', () => {
+  it('refuses a run id that exists, leaving that run as it was (two runs never merge)', async () => {
+    await runs.stage(runId, 1, doc(1));
+    const before = await runs.summary(runId);
+    await expect(runs.create(runId, { kind: 'tv', params: {} }, { lakePrefix: 'other', force: true })).rejects.toThrow(/is taken/);
+    expect(await runs.summary(runId)).toEqual(before);
+    expect((await runs.describe(runId)).lakePrefix).toBe('raw/tmdb');
+  });
+});
+
+describe('copy ledger', () => {
+  it('lists at most its cap of objects and still counts every outcome once', async () => {
+    const rec = (i: number, status: 'copied' | 'skipped') =>
+      ({ source: `k${i}`, destination: `d${i}`, status, size: 1, etag: 'e' }) as const;
+    const syncRun = `sync-${randomUUID().slice(0, 8)}`;
+    await runs.create(syncRun, { kind: 'sync', params: {} }, { lakePrefix: 'raw/tmdb', force: true });
+    for (let i = 0; i < 5; i++) await runs.recordCopy(syncRun, rec(i, 'copied'), 3);
+    await runs.recordCopy(syncRun, rec(0, 'skipped'), 3); // a replayed event for a listed object
+    expect((await runs.copies(syncRun)).map((c) => c.source)).toEqual(['k0', 'k1', 'k2']);
+    const s = await runs.summary(syncRun);
+    expect(s.copies).toEqual({ copied: 5, skipped: 0, failed: 0, unlisted: 2 });
+  });
+});
+
+describe('audit counters', () => {
+  const W = '2024-01-01_2024-01-31';
+
+  it('adds what a leaf page returned once, when the page turns done (a re-delivered job, or a failed page done later)', async () => {
+    await runs.plan(runId, [`${W}#1`, `${W}#2`]);
+    await runs.leaf(runId, W, 40);
+    await runs.pageDone(runId, `${W}#1`, 'done', { window: W, results: 20 });
+    await runs.pageDone(runId, `${W}#1`, 'done', { window: W, results: 20 }); // re-delivered
+    await runs.pageDone(runId, `${W}#2`, 'failed', { window: W, results: 0 });
+    let audit = await runs.audit(runId);
+    expect(audit.coverage?.shortLeaves).toEqual([{ window: W, total: 40, returned: 20, discovered: 0 }]);
+    await runs.pageDone(runId, `${W}#2`, 'done', { window: W, results: 20 }); // resumed and read
+    audit = await runs.audit(runId);
+    expect(audit.coverage).toMatchObject({ returned: 40 });
+  });
+
+  it('counts an id for the first window that discovers it, once', async () => {
+    await runs.discovered(runId, [1, 2, 3], W);
+    await runs.discovered(runId, [3, 4], 'undated');
+    await runs.discovered(runId, [1, 2, 3], W); // re-delivered page
+    await runs.leaf(runId, W, 3);
+    await runs.leaf(runId, 'undated', 2);
+    const audit = await runs.audit(runId);
+    expect(audit.coverage?.shortLeaves).toEqual([
+      { window: W, total: 3, returned: 0, discovered: 3 },
+      { window: 'undated', total: 2, returned: 0, discovered: 1 },
+    ]);
+    expect((await runs.summary(runId)).discovered).toBe(4);
+  });
+
+  it('lists failed ids and failed pages from the bitmaps and the plan, and keeps the verdict on the run for status', async () => {
+    await runs.plan(runId, [`${W}#1`, `${W}#3`, 'start_end#1']);
+    await runs.discovered(runId, [5, 900, 70_000], W);
+    for (const id of [900, 5]) await runs.terminal(runId, id, 'failed');
+    await runs.stage(runId, 70_000, doc(70_000));
+    await runs.pageDone(runId, `${W}#3`, 'failed');
+    await runs.pageDone(runId, 'start_end#1', 'failed');
+    const audit = await runs.audit(runId);
+    expect(audit.titles).toMatchObject({ failed: 2, failedIds: [5, 900] });
+    expect(audit.pages).toMatchObject({ planned: 3, failed: 2, failedPages: [{ window: W, page: 3 }, { window: 'start_end', page: 1 }] });
+    // The root window ({} in a run without dates) lost at page 1: TMDB's total is the run's expected.
+    expect(audit.coverage?.lostWindows).toEqual([{ window: 'start_end', total: 0 }]);
+    expect(await runs.summary(runId)).toMatchObject({ verdict: 'partial', shortfalls: audit.shortfalls });
   });
 });

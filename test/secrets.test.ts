@@ -12,9 +12,10 @@ import type { DestinationStream } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger, scrubSecrets } from '../src/log.js';
-import { startFakeTmdb, type FakeTmdb } from './support/fake-tmdb.js';
+import { startFakeTmdb, type FakeTmdb } from '../src/sandbox/server.js';
 import { lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { until } from './support/until.js';
 
 const TOKEN = 'tok-SECRET-abc123';
 const WRONG_TOKEN = 'wrong-SECRET-999';
@@ -44,12 +45,9 @@ function fleetEnv(extra: Record<string, string>): Record<string, string> {
   };
 }
 
+/** Waits until `check` holds (polled every 50 ms), at most `timeoutMs`. */
 async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(what, timeoutMs, check, 50);
 }
 
 /** Starts a worker process and waits until its workers run. */
@@ -95,7 +93,7 @@ describe('processes never print a secret', () => {
   it('(a) a wrong TMDB_ACCESS_TOKEN: the backfill fails naming the variable, never its value', async () => {
     const env = fleetEnv({ TMDB_ACCESS_TOKEN: WRONG_TOKEN });
     const w = await worker(env);
-    const r = await runCli(['backfill', 'movie'], env, 30_000);
+    const r = await runCli(['backfill', 'movie', '--yes'], env, 30_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('TMDB_ACCESS_TOKEN');
     expect(r.stderr).toMatch(/401/);
@@ -111,7 +109,7 @@ describe('processes never print a secret', () => {
     const w = await worker(fleetEnv({ TMDB_ACCESS_TOKEN: WRONG_TOKEN, REDIS_PREFIX: prefix }));
     // The backfill itself holds the right token (its first discover request succeeds).
     const env = fleetEnv({ TMDB_ACCESS_TOKEN: TOKEN, REDIS_PREFIX: prefix });
-    const r = await runCli(['backfill', 'movie', '--wait', '--json'], env, 30_000);
+    const r = await runCli(['backfill', 'movie', '--yes', '--wait', '--json'], env, 30_000);
     expect(r.code).toBe(1);
     const summary = lastJsonLine<{ state: string; error?: string }>(r.stdout);
     expect(summary.state).toBe('failed');
@@ -128,7 +126,7 @@ describe('processes never print a secret', () => {
   it('(b) a wrong TMDB_API_KEY (sent in the URL query) is never printed', async () => {
     const env = fleetEnv({ TMDB_API_KEY: WRONG_KEY });
     const w = await worker(env);
-    const r = await runCli(['backfill', 'movie'], env, 30_000);
+    const r = await runCli(['backfill', 'movie', '--yes'], env, 30_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('TMDB_API_KEY');
     await w.stop();
@@ -138,7 +136,7 @@ describe('processes never print a secret', () => {
   it('(b) a whole run on an api_key at debug level prints and stores no key', async () => {
     const env = fleetEnv({ TMDB_API_KEY: TOKEN });
     const w = await worker(env);
-    const r = await runCli(['backfill', 'movie', '--wait', '--json'], env, 30_000);
+    const r = await runCli(['backfill', 'movie', '--yes', '--wait', '--json'], env, 30_000);
     expect(r.code).toBe(0);
     const summary = lastJsonLine<{ state: string; fetched: number; records: number }>(r.stdout);
     expect(summary).toMatchObject({ state: 'completed', fetched: 40, records: 40 });

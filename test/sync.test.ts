@@ -19,13 +19,15 @@ import { createLogger } from '../src/log.js';
 import { startDashboard, type Dashboard } from '../src/dashboard/server.js';
 import { copyObject, headObject, sameObject } from '../src/lake/s3-copy.js';
 import { checkNoOverlap, decodeEventKey, parseS3Url } from '../src/lake/s3-url.js';
-import type { Manifest } from '../src/workers/write.js';
+import type { Manifest } from '../src/lake/manifest.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { startS3Server, s3Env, type S3Server } from './support/s3-server.js';
 import { cliArgs, lastJsonLine, runCli, startWorker, type WorkerProcess } from './support/fleet-process.js';
 import { startS3PartCopyProxy } from './support/s3-part-copy-proxy.js';
 
 const SECRET = 'test-webhook-secret-0123456789';
+/** A short watch lease, so a dead watch is noticed within seconds. */
+const LEASE_MS = 3_000;
 
 /** Keys with spaces, `+`, unicode and a deep hierarchy. */
 const KEYS = [
@@ -92,6 +94,7 @@ beforeAll(async () => {
     SYNC_WEBHOOK_SECRET: SECRET,
     LOG_LEVEL: 'warn',
     WORKER_CONCURRENCY: '4',
+    SYNC_WATCH_LEASE_MS: String(LEASE_MS),
   };
   client = new S3Client({
     endpoint: s3.endpoint,
@@ -182,27 +185,42 @@ describe('tmdb-fleet sync (one run over the source)', () => {
     expect(s2.copies).toEqual({ copied: 0, skipped: KEYS.length, failed: 0 });
     const after = await head('dst', `dest/${KEYS[0]?.slice('source/'.length)}`);
     expect(after?.LastModified).toEqual(before?.LastModified);
+    // status speaks of objects copied and skipped, not of TMDB titles.
     const status = await runCli(['status', s2.runId], env, 20_000);
-    expect(status.stdout).toMatch(/copies: 0 copied, 3 skipped, 0 failed/);
+    expect(status.stdout.trimEnd().split('\n')).toEqual([
+      `run ${s2.runId} (sync) completed`,
+      `  objects: 0 copied, ${KEYS.length} skipped (already at the destination, or gone), 0 failed`,
+      '  audit: complete',
+    ]);
   });
 });
 
+/** Starts `sync --watch <source> <destination>` and waits until it watches; returns its run id. */
+async function startWatch(source: string, destination: string): Promise<{ child: ChildProcess; runId: string; output: () => string }> {
+  let log = '';
+  const child = spawn(process.execPath, cliArgs('sync', '--watch', source, destination), {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 15_000;
+  while (!/watching/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const runId = /(sync-\S+)/.exec(log)?.[1] ?? '';
+  expect(runId, log).not.toBe('');
+  return { child, runId, output: () => log };
+}
+
 describe('tmdb-fleet sync --watch (S3 event notifications)', () => {
   let watch: ChildProcess;
-  let out = '';
+  let output: () => string = () => '';
   let runId = '';
 
   beforeAll(async () => {
-    watch = spawn(process.execPath, cliArgs('sync', '--watch', 's3://src/source', 's3://dst/live'), {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    watch.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    watch.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 15_000;
-    while (!/watching/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    runId = /(sync-\S+)/.exec(out)?.[1] ?? '';
-    expect(runId, out).not.toBe('');
+    const started = await startWatch('s3://src/source', 's3://dst/live');
+    watch = started.child;
+    runId = started.runId;
+    output = started.output;
   });
 
   afterAll(() => {
@@ -253,13 +271,34 @@ describe('tmdb-fleet sync --watch (S3 event notifications)', () => {
   it('stops on SIGTERM and writes the manifest listing the copy', async () => {
     watch.kill('SIGTERM');
     const [code] = (await once(watch, 'exit')) as [number | null];
-    expect(code, out).toBe(0);
+    expect(code, output()).toBe(0);
     const manifest = JSON.parse(await text('lake', `raw/tmdb/_runs/${runId}/manifest.json`)) as Manifest;
     expect(manifest.state).toBe('completed');
     expect(manifest.params.params).toMatchObject({ source: 's3://src/source/', destination: 's3://dst/live/', mode: 'watch' });
     expect(manifest.copies).toEqual([
       expect.objectContaining({ source: key, destination: dstKey, status: 'copied' }),
     ]);
+  });
+
+  it('closes a watch whose process was SIGKILLed once its lease lapses: the run completes, new events are ignored', async () => {
+    const { child: dead, runId: deadRun } = await startWatch('s3://src/lapse', 's3://dst/lapse');
+    dead.kill('SIGKILL');
+    await once(dead, 'exit');
+    const killedAt = Date.now();
+
+    let manifest: Manifest | undefined;
+    while (!manifest && Date.now() - killedAt < 20_000) {
+      manifest = await text('lake', `raw/tmdb/_runs/${deadRun}/manifest.json`)
+        .then((t) => JSON.parse(t) as Manifest)
+        .catch(() => undefined);
+      if (!manifest) await new Promise((r) => setTimeout(r, 100));
+    }
+    const elapsed = Date.now() - killedAt;
+    expect(manifest?.state, `no manifest ${elapsed} ms after the kill`).toBe('completed');
+    // The lease lapses after LEASE_MS; the copy worker sweeps every LEASE_MS / 3.
+    expect(elapsed).toBeLessThan(LEASE_MS + LEASE_MS / 3 + 2_000);
+    expect((await fleet.runs.summary(deadRun)).state).toBe('completed');
+    expect(await (await post(event('lapse/new.txt', 'e', 1))).json()).toEqual({ enqueued: 0, ignored: 1 });
   });
 });
 

@@ -3,11 +3,12 @@
  * (and the local lake), with a generated pipe-delimited IMDB-style extract.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expandPaths, planUpload } from '../src/producers/upload.js';
 import { runCli, lastJsonLine } from './support/fleet-process.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { s3Env, startS3Server, type S3Server } from './support/s3-server.js';
@@ -100,6 +101,15 @@ describe('upload', () => {
     ]);
     const status = await runCli(['status', r1.runId, '--json'], env);
     expect(lastJsonLine(status.stdout)).toMatchObject({ state: 'completed', pagesPlanned: 2, pagesDone: 2 });
+    // Without --json, status speaks of files, bytes and objects, not of TMDB titles.
+    const uploadedBytes = local.length + readFileSync(series).length;
+    const human = await runCli(['status', r1.runId], env);
+    expect(human.stdout.trimEnd().split('\n')).toEqual([
+      `run ${r1.runId} (upload) completed`,
+      '  files: 2 planned, 2 uploaded, 0 skipped (already in the lake), 0 failed',
+      `  lake: 2 objects written, ${uploadedBytes.toLocaleString('en-US')} bytes`, // under 1 MB: no MB figure
+      '  audit: complete',
+    ]);
 
     await new Promise((r) => setTimeout(r, 1_100)); // LastModified has 1 s resolution
     const second = await runCli(['upload', movies, series, '--dataset', 'imdb', '--json'], env);
@@ -140,6 +150,23 @@ describe('upload', () => {
     await expect(client.send(new HeadObjectCommand({ Bucket: 'lake', Key: `${todayPrefix('raw/local/csv', 'bad')}/ragged.csv` }))).rejects.toThrow();
   });
 
+  it('completes with a failed file under RUN_FAILURE_THRESHOLD: exit 3 naming it in the audit, 0 with --allow-partial', async () => {
+    const files = [series, path.join(dir, 'ragged.csv')];
+    const lenient = { ...env, RUN_FAILURE_THRESHOLD: '0.6' };
+    const res = await runCli(['upload', ...files, '--dataset', 'half', '--json'], lenient);
+    expect(res.code, res.stderr).toBe(3);
+    const r = lastJsonLine<UploadResult & { verdict: string; shortfalls: string[] }>(res.stdout);
+    expect(r).toMatchObject({ state: 'completed', verdict: 'partial', uploaded: 1, failed: 1 });
+    expect(r.shortfalls).toEqual([expect.stringMatching(/^1 file not uploaded: ragged\.csv \(.*line 3/)]);
+    const manifest = JSON.parse(
+      (await (await client.send(new GetObjectCommand({ Bucket: 'lake', Key: `raw/tmdb/_runs/${r.runId}/manifest.json` }))).Body!.transformToString()),
+    ) as { audit: { verdict: string; files: Record<string, unknown> } };
+    expect(manifest.audit).toMatchObject({ verdict: 'partial', files: { planned: 2, uploaded: 1, failed: 1, failedFiles: ['ragged.csv'] } });
+    const allowed = await runCli(['upload', ...files, '--dataset', 'half', '--json', '--allow-partial'], lenient);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(lastJsonLine<UploadResult>(allowed.stdout)).toMatchObject({ state: 'completed', skipped: 1, failed: 1 });
+  });
+
   it('writes to the local lake when S3_BUCKET is unset, and skips on a re-run', async () => {
     const lakeDir = mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-lake-'));
     const localEnv = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', LAKE_DIR: lakeDir, S3_BUCKET: '' };
@@ -150,5 +177,57 @@ describe('upload', () => {
     expect(sha256(stored)).toBe(sha256(readFileSync(movies)));
     const second = await runCli(['upload', dir, '--dataset', 'imdb', '--format', 'raw', '--prefix', 'raw/local/files', '--json'], localEnv);
     expect(lastJsonLine<UploadResult>(second.stdout)).toMatchObject({ state: 'completed', uploaded: 0, skipped: 4 });
+  });
+});
+
+describe('expandPaths', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-expand-'));
+  const files = ['movies.csv', 'series.csv', 'notes.tsv', '.hidden.csv', 'report (1).csv', 'sub/x.csv', 'sub/deep/y.csv'];
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    writeFileSync(path.join(dir, f), 'a|b\n');
+  }
+  mkdirSync(path.join(dir, 'empty'));
+  const expand = async (...patterns: string[]) => (await expandPaths(patterns, dir)).map((f) => path.relative(dir, f).split(path.sep).join('/'));
+
+  it('takes paths as they are and a directory as its files (not recursive, no dotfiles)', async () => {
+    expect(await expand('movies.csv', path.join(dir, 'notes.tsv'))).toEqual(['movies.csv', 'notes.tsv']);
+    expect(await expand('.')).toEqual(['movies.csv', 'notes.tsv', 'report (1).csv', 'series.csv']);
+    expect(await expand('sub')).toEqual(['sub/x.csv']);
+  });
+
+  it('matches *, ?, […] within a segment and ** across segments', async () => {
+    expect(await expand('*.csv')).toEqual(['.hidden.csv', 'movies.csv', 'report (1).csv', 'series.csv']);
+    expect(await expand('[ms]*es.csv')).toEqual(['movies.csv', 'series.csv']);
+    expect(await expand('[!m]*.csv', '[^.rm]*.csv')).toEqual(['.hidden.csv', 'report (1).csv', 'series.csv']);
+    expect(await expand('?ovies.csv', 'movies.csv')).toEqual(['movies.csv']);
+    expect(await expand('sub/*/y.csv', 'su?/*.csv')).toEqual(['sub/deep/y.csv', 'sub/x.csv']);
+    expect(await expand('**/*.csv')).toEqual(['.hidden.csv', 'movies.csv', 'report (1).csv', 'series.csv', 'sub/deep/y.csv', 'sub/x.csv']);
+    expect(await expand('sub/**/*.csv')).toEqual(['sub/deep/y.csv', 'sub/x.csv']);
+    expect(await expand('report (1)*')).toEqual(['report (1).csv']);
+  });
+
+  it('throws a UsageError for a missing path, an empty directory or a glob matching no file', async () => {
+    await expect(expand()).rejects.toMatchObject({ name: 'UsageError', message: expect.stringMatching(/^no file given/) });
+    await expect(expand('nope.csv')).rejects.toThrow(/^nope\.csv: no such file or directory$/);
+    await expect(expand('empty')).rejects.toThrow(/^empty: the directory holds no file$/);
+    await expect(expand('*.parquet')).rejects.toThrow(/^\*\.parquet: the glob matches no file$/);
+    await expect(expand('nowhere/*.csv')).rejects.toThrow(/^nowhere\/\*\.csv: the glob matches no file$/);
+  });
+});
+
+describe('planUpload --header', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tmdb-fleet-header-'));
+  writeFileSync(path.join(dir, 'quoted.csv'), '"id"|"titulo|original"\ntt1|"A|B"\n');
+
+  it('reads --header in the file dialect, as the file header is read', async () => {
+    const plan = await planUpload({ patterns: ['quoted.csv'], dataset: 'imdb', header: 'id|"titulo|original"' }, new Date(), dir);
+    expect(plan.files.map((f) => f.name)).toEqual(['quoted.csv']);
+    await expect(planUpload({ patterns: ['quoted.csv'], dataset: 'imdb', header: 'id|titulo' }, new Date(), dir)).rejects.toThrow(
+      /quoted\.csv: the header is id\|titulo\|original: expected id\|titulo$/,
+    );
+    await expect(planUpload({ patterns: ['quoted.csv'], dataset: 'imdb', header: 'id|"titulo' }, new Date(), dir)).rejects.toThrow(
+      /^--header "id\|\\"titulo" is not valid delimited text: Quote Not Closed/,
+    );
   });
 });

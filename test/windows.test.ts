@@ -3,10 +3,9 @@
  * of a single day, in exactly one half), and a discover query carries the window's filters.
  */
 import { describe, expect, it } from 'vitest';
-import { EARLIEST_DATE, discoverQuery, latestDate, splitWindow } from '../src/windows.js';
-import type { Window } from '../src/queues.js';
-import type { RunParams } from '../src/runs.js';
-import { mulberry32 } from './support/prng.js';
+import { EARLIEST_DATE, changesWindows, discoverQuery, latestDate, splitChangesWindow, splitWindow, undatedWindow, type Window } from '../src/tmdb/windows.js';
+import type { RunParams } from '../src/runs/types.js';
+import { mulberry32 } from '../src/sandbox/prng.js';
 
 const DAY_MS = 86_400_000;
 const toDay = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY_MS;
@@ -180,5 +179,85 @@ describe('discoverQuery', () => {
       'vote_count.gte': '25',
       'vote_count.lte': '30',
     });
+  });
+});
+
+describe('changesWindows', () => {
+  it('cuts a range into consecutive windows of at most 14 days that cover it exactly', () => {
+    expect(changesWindows('2024-01-01', '2024-01-21')).toEqual([
+      { from: '2024-01-01', to: '2024-01-14' },
+      { from: '2024-01-15', to: '2024-01-21' },
+    ]);
+    expect(changesWindows('2024-02-28', '2024-02-28')).toEqual([{ from: '2024-02-28', to: '2024-02-28' }]);
+    const long = changesWindows('2023-12-25', '2024-03-10');
+    expect(long[0]?.from).toBe('2023-12-25');
+    expect(long.at(-1)?.to).toBe('2024-03-10');
+    for (const [i, w] of long.entries()) {
+      const days = (Date.parse(`${w.to}T00:00:00Z`) - Date.parse(`${w.from}T00:00:00Z`)) / 86_400_000 + 1;
+      expect(days).toBeGreaterThan(0);
+      expect(days).toBeLessThanOrEqual(14);
+      const next = long[i + 1];
+      if (next) expect(Date.parse(`${next.from}T00:00:00Z`) - Date.parse(`${w.to}T00:00:00Z`)).toBe(86_400_000);
+    }
+  });
+
+  it('splits a crowded changes window by date only', () => {
+    expect(splitChangesWindow({ from: '2024-01-01', to: '2024-01-14' })).toEqual([
+      { from: '2024-01-01', to: '2024-01-07' },
+      { from: '2024-01-08', to: '2024-01-14' },
+    ]);
+    expect(splitChangesWindow({ from: '2024-01-01', to: '2024-01-01' })).toBeUndefined();
+  });
+});
+
+describe('the undated window (tv titles without a first-air date)', () => {
+  const tvAll: RunParams = { kind: 'tv', params: {} };
+
+  it('is added to the split of a tv root without dates, keeping its vote bounds', () => {
+    expect(undatedWindow(tvAll, {})).toEqual({ undated: true });
+    const voted: RunParams = { kind: 'tv', params: { 'vote_count.gte': '5' } };
+    expect(undatedWindow(voted, { voteMin: 5 })).toEqual({ undated: true, voteMin: 5 });
+  });
+
+  it.each<[string, RunParams, Window]>([
+    ['a movie root (discover cannot ask for undated movies)', { kind: 'movie', params: {} }, {}],
+    ['a tv run with --from (TMDB counts no undated title in it)', { kind: 'tv', from: '2020-01-01', params: {} }, { from: '2020-01-01' }],
+    ['a tv run with --to', { kind: 'tv', to: '2020-01-01', params: {} }, { to: '2020-01-01' }],
+    ['a dated window below the root', tvAll, { from: '1870-01-01', to: '1950-01-01' }],
+    ['the undated window itself', tvAll, { undated: true }],
+    ['a search', { kind: 'tv', source: 'search', params: { query: 'x' } }, {}],
+  ])('is not added for %s', (_label, params, w) => {
+    expect(undatedWindow(params, w)).toBeUndefined();
+  });
+
+  it('queries a date no dated window covers plus include_null_first_air_dates=true', () => {
+    const q = discoverQuery({ kind: 'tv', params: { with_networks: '213', include_null_first_air_dates: 'false' } }, { undated: true }, 3);
+    expect(q).toMatchObject({ 'first_air_date.lte': '1869-12-31', include_null_first_air_dates: 'true', with_networks: '213', page: '3' });
+    expect(q).not.toHaveProperty('first_air_date.gte');
+    // The date windows start at EARLIEST_DATE: the undated window ends the day before, so no title is in both.
+    expect(toDay(q['first_air_date.lte']!) + 1).toBe(toDay(EARLIEST_DATE));
+    expect(discoverQuery({ kind: 'tv', params: {} }, { undated: true, voteMin: 0, voteMax: 0 }, 1)).toMatchObject({
+      'vote_count.gte': '0',
+      'vote_count.lte': '0',
+    });
+    expect(() => discoverQuery({ kind: 'movie', params: {} }, { undated: true }, 1)).toThrow(/undated/);
+  });
+
+  it('splits by vote_count only, staying undated, each vote value in exactly one part', () => {
+    expect(splitWindow({ undated: true }, NOW)).toEqual([
+      { undated: true, voteMin: 0, voteMax: 0 },
+      { undated: true, voteMin: 1 },
+    ]);
+    const values: number[] = [];
+    const pending: Window[] = [{ undated: true, voteMin: 2, voteMax: 30 }];
+    while (pending.length > 0) {
+      const w = pending.pop()!;
+      expect(w.undated).toBe(true);
+      expect(w.from ?? w.to).toBeUndefined();
+      const halves = splitWindow(w, NOW);
+      if (halves) pending.push(...halves);
+      else values.push(w.voteMin!);
+    }
+    expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 29 }, (_, i) => 2 + i));
   });
 });

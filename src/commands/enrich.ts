@@ -4,31 +4,45 @@
  * its own run and manifest, unmatched ids listed there).
  */
 import { Command } from 'commander';
-import type { Config } from '../config.js';
+import type { GetConfig } from './private-redis.js';
 import { parseEnrichArgs, startEnrich } from '../producers/enrich.js';
-import { positiveInt } from './options.js';
+import { collect, withFollowOptions } from './options.js';
 import { startAndFollow, type FollowOptions } from './run-output.js';
+import { cliHooks, type RunStarter } from './starters.js';
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Options of `enrich`. */
+export interface EnrichOptions extends FollowOptions {
+  csv: string;
+  idColumn: string;
+  filter: string[];
+  kind: string;
+  force?: boolean;
+}
 
-/** The `enrich` command. */
-export function enrichCommand(getConfig: () => Config): Command {
-  return new Command('enrich')
+/** Adds the options of `enrich` to a command named `enrich`. */
+export function defineEnrich(command: Command): Command {
+  return command
     .description('collect TMDB details for every IMDB id in a CSV (GET /find, then details)')
     .requiredOption('--csv <file>', 'the CSV (| , or tab delimited, header on the first line)')
     .requiredOption('--id-column <name>', 'the column holding IMDB ids (tt0258463)')
     .option('--filter <column=value>', 'keep rows whose column equals value (or lists it, comma-separated); repeatable', collect, [])
-    .option('--kind <kind>', 'movie or tv: which TMDB titles to match', 'movie')
-    .option('--force', 'start even if a run with the same parameters is running')
-    .option('--wait', 'block until the run ends; exit 0 when completed, 1 otherwise')
-    .option('--json', 'print the run summary as one JSON object on the last line of stdout')
-    .option('--workers <n>', 'with --wait: also run N workers in this process', positiveInt('--workers'))
-    .action(async (opts: FollowOptions & { csv: string; idColumn: string; filter: string[]; kind: string; force?: boolean }) => {
-      const params = parseEnrichArgs({ csv: opts.csv, idColumn: opts.idColumn, filter: opts.filter, kind: opts.kind });
-      await startAndFollow(getConfig(), opts, async (fleet) => {
-        const r = await startEnrich(fleet, params, { force: opts.force ?? false });
-        process.stderr.write(`tmdb-fleet: ${r.rows} rows read, ${r.kept} kept by the filter, ${r.ids} distinct IMDB ids\n`);
-        return r.runId;
-      });
-    });
+    .option('--kind <kind>', 'movie or tv: which TMDB titles to match', 'movie');
+}
+
+/** The starter of an enrich run. @throws UsageError naming a bad value. */
+export function enrichStarter(opts: EnrichOptions): RunStarter {
+  const params = parseEnrichArgs({ csv: opts.csv, idColumn: opts.idColumn, filter: opts.filter, kind: opts.kind });
+  return async (fleet, hooks) => {
+    const r = await startEnrich(fleet, params, { force: opts.force ?? false });
+    hooks.report?.(`${r.rows} rows read, ${r.kept} kept by the filter, ${r.ids} distinct IMDB ids`);
+    return r.runId;
+  };
+}
+
+/** The `enrich` command. */
+export function enrichCommand(getConfig: GetConfig): Command {
+  return withFollowOptions(defineEnrich(new Command('enrich'))).action(async (opts: EnrichOptions) => {
+    const starter = enrichStarter(opts);
+    await startAndFollow(await getConfig(), opts, (fleet) => starter(fleet, cliHooks));
+  });
 }

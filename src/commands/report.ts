@@ -9,12 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { Config } from '../config.js';
+import type { GetConfig } from './private-redis.js';
 import { RunNotFoundError, UsageError } from '../errors.js';
 import { openFleet } from '../fleet.js';
 import { manifestKey } from '../lake/keys.js';
 import { openStore } from '../lake/store.js';
 import { createLogger } from '../log.js';
-import { collectRunRows, readManifest, RunNotReportableError } from '../report/read-run.js';
+import { readManifest } from '../lake/manifest.js';
+import { collectRunRows, RunNotReportableError } from '../report/read-run.js';
 import { renderJson, renderMarkdown, type RunReport } from '../report/render.js';
 import { computeRunStats } from '../report/stats.js';
 
@@ -33,13 +35,13 @@ export function chartFileName(runId: string): string {
 async function describeMissingRun(config: Config, runId: string): Promise<string> {
   const fleet = openFleet(config, createLogger(config), 'client');
   try {
-    const s = await fleet.runs.summary(runId);
+    const s = await fleet.redisWatch.guard(fleet.runs.summary(runId));
     return s.state === 'running' || s.state === 'finalizing'
       ? `it is ${s.state} (not finished yet: a report needs the manifest a finished run writes)`
       : `Redis says it is ${s.state}, but its manifest is missing from the lake (check S3_PREFIX, S3_BUCKET or LAKE_DIR)`;
   } catch (err) {
     if (err instanceof RunNotFoundError) return 'Redis does not know it either (it never ran, or its state expired)';
-    return `its state could not be read from Redis (${(err as Error).message})`;
+    return `its state could not be read from Redis (${(fleet.redisWatch.explain(err) as Error).message})`;
   } finally {
     await fleet.close();
   }
@@ -49,6 +51,7 @@ async function describeMissingRun(config: Config, runId: string): Promise<string
  * Builds the report of a finished run.
  * @param out - directory for the SVG chart (created if missing).
  * @throws RunNotReportableError naming the run and its state when it has no manifest.
+ * @throws UsageError for a run that moved no TMDB titles (upload, sync).
  * @throws LakeError when an object listed in the manifest cannot be read or disagrees with it.
  */
 export async function buildRunReport(config: Config, runId: string, out: string): Promise<RunReport> {
@@ -59,6 +62,11 @@ export async function buildRunReport(config: Config, runId: string, out: string)
     const why = await describeMissingRun(config, runId);
     throw new RunNotReportableError(
       `run "${runId}" has no manifest at ${store.location}/${manifestKey(prefix, runId)}: ${why}`,
+    );
+  }
+  if (manifest.kind !== 'movie' && manifest.kind !== 'tv') {
+    throw new UsageError(
+      `run "${runId}" is ${manifest.kind === 'upload' ? 'an upload' : 'a sync'} run: report covers TMDB title runs (backfill, search, enrich); see "tmdb-fleet status ${runId}" for its files or copies`,
     );
   }
   const { rows, names } = await collectRunRows(store, manifest);
@@ -76,7 +84,7 @@ export async function buildRunReport(config: Config, runId: string, out: string)
 }
 
 /** The `report` command. */
-export function reportCommand(getConfig: () => Config): Command {
+export function reportCommand(getConfig: GetConfig): Command {
   return new Command('report')
     .description('report on a finished run from the lake: revenue and budget (USD), by release year, correlations; SVG chart')
     .argument('<runId>', 'the run to report on (it must have finished: its manifest is read)')
@@ -90,7 +98,7 @@ export function reportCommand(getConfig: () => Config): Command {
         throw new UsageError(`run id "${runId}" is not a run id: expected letters, digits, ".", "_" or "-" (e.g. movie-20261121T051200-3f9a)`);
       }
       const format = opts.format as Format;
-      const report = await buildRunReport(getConfig(), runId, opts.out);
+      const report = await buildRunReport(await getConfig(), runId, opts.out);
       if (format === 'json') {
         process.stdout.write(renderJson(report));
         if (report.chart) process.stderr.write(`tmdb-fleet: chart written to ${report.chart}\n`);

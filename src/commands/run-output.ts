@@ -1,22 +1,28 @@
 /**
  * What every run-starting command shares: start the run, print its id, optionally run workers
  * in this process and follow the run to its end, then print the summary (human lines, or one
- * JSON object as the last stdout line) and set the exit code (0 completed, 1 otherwise).
+ * JSON object as the last stdout line) and set the exit code (`exit-codes.ts`: 0 complete by
+ * its audit, 3 complete with a shortfall unless `--allow-partial`, 1 failed or cancelled).
  */
 import type { Config } from '../config.js';
 import { openFleet, type Fleet } from '../fleet.js';
 import { createLogger } from '../log.js';
-import { watchRun } from '../progress.js';
+import { writeStderr } from '../terminal.js';
+import { watchRun } from './progress.js';
 import { QUEUE_NAMES } from '../queues.js';
-import type { RunSummary } from '../runs.js';
+import type { RunSummary } from '../runs/types.js';
 import { startWorkers, type WorkerSet } from '../workers/index.js';
 import { UsageError } from '../errors.js';
+import { runExitCode } from './exit-codes.js';
+import { humanSummary } from './run-summary.js';
 
 /** Options every run-starting command takes. */
 export interface FollowOptions {
   wait?: boolean;
   json?: boolean;
   workers?: number;
+  /** Exit 0 rather than 3 for a run that completes with a shortfall. */
+  allowPartial?: boolean;
 }
 
 /** The summary fields printed by `status`, `--json` and friends, as one JSON line. */
@@ -40,23 +46,12 @@ export function summaryLine(s: RunSummary): string {
     uncovered: s.uncovered,
     unmatched: s.unmatched,
     copies: s.copies,
+    files: s.files,
+    verdict: s.verdict ?? null,
+    shortfalls: s.shortfalls ?? [],
     createdAt: s.createdAt,
     finishedAt: s.finishedAt,
   });
-}
-
-/** The summary as a few human lines. */
-export function humanSummary(s: RunSummary): string {
-  const lines = [
-    `run ${s.runId} (${s.kind}) ${s.state}${s.error ? `: ${s.error}` : ''}`,
-    `  titles: ${s.discovered} discovered, ${s.fetched} fetched, ${s.notFound} not found, ${s.failed} failed (TMDB reported ${s.expected})`,
-    `  pages: ${s.pagesDone}/${s.pagesPlanned} done, ${s.pagesFailed} failed`,
-    `  lake: ${s.objects} objects, ${s.records} records`,
-  ];
-  if (s.uncovered > 0) lines.push(`  uncovered: ${s.uncovered} titles beyond TMDB's 500-page cap (see manifest)`);
-  if (s.copies) lines.push(`  copies: ${s.copies.copied} copied, ${s.copies.skipped} skipped, ${s.copies.failed} failed`);
-  if (s.unmatched > 0) lines.push(`  unmatched: ${s.unmatched} IMDB ids without a TMDB title (see manifest)`);
-  return lines.join('\n');
 }
 
 /**
@@ -77,23 +72,25 @@ export async function startAndFollow(
   const sets: WorkerSet[] = [];
   try {
     if (config.lake.kind === 'local') {
-      process.stderr.write(`tmdb-fleet: S3_BUCKET is unset: the lake is the local directory ${config.lake.dir}\n`);
+      writeStderr(`tmdb-fleet: S3_BUCKET is unset: the lake is the local directory ${config.lake.dir}\n`);
     }
-    const runId = await start(fleet);
+    const runId = await fleet.redisWatch.guard(start(fleet));
     if (!opts.json) process.stdout.write(`${runId}\n`);
     if (!opts.wait) {
-      if (opts.json) process.stdout.write(`${summaryLine(await fleet.runs.summary(runId))}\n`);
+      if (opts.json) process.stdout.write(`${summaryLine(await fleet.redisWatch.guard(fleet.runs.summary(runId)))}\n`);
       return;
     }
     if (opts.workers) {
       workerFleet = openFleet(config, log, 'worker');
       for (let i = 0; i < opts.workers; i++) sets.push(startWorkers(workerFleet, QUEUE_NAMES, config.jobs.concurrency));
     }
-    const summary = await watchRun(fleet.runs, runId);
+    const workers = async () => (await Promise.all(Object.values(fleet.queues).map((q) => q.getWorkersCount()))).reduce((a, b) => a + b, 0);
+    const summary = await watchRun(fleet.runs, runId, { redis: fleet.redisWatch, workers });
     process.stdout.write(opts.json ? `${summaryLine(summary)}\n` : `${humanSummary(summary)}\n`);
-    if (summary.state !== 'completed') process.exitCode = 1;
+    process.exitCode = runExitCode(summary, opts.allowPartial ?? false);
   } finally {
-    await Promise.all(sets.map((s) => s.close()));
+    // Redis given up on: in-flight jobs cannot finish, so do not wait the shutdown deadline for them.
+    await Promise.all(sets.map((s) => s.close(fleet.redisWatch.failure ? 0 : undefined)));
     await workerFleet?.close();
     await fleet.close();
   }

@@ -1,21 +1,23 @@
 /**
  * The fleet's dashboard: one Express app serving Bull Board over every queue at `/`, a Redis
  * health check at `/healthz` and Prometheus metrics at `/metrics`. Everything except `/healthz`
- * sits behind HTTP basic auth when credentials are configured; a non-loopback bind without
- * credentials is refused.
+ * sits behind HTTP basic auth (express-basic-auth) when credentials are configured; a
+ * non-loopback bind without credentials is refused.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import express, { type Request, type RequestHandler, type Router } from 'express';
+import expressBasicAuth from 'express-basic-auth';
+import { Registry } from 'prom-client';
 import { ConfigError } from '../errors.js';
 import type { Fleet } from '../fleet.js';
 import { QUEUE_NAMES } from '../queues.js';
+import { registerFleetMetrics, withTimeout } from './fleet-metrics.js';
+import { createRunsRouter } from './runs-page.js';
 import { createS3EventWebhook } from './webhook.js';
 
 /** How and where the dashboard listens. */
@@ -40,12 +42,8 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** Job states exported by the `tmdb_fleet_queue_jobs` gauge. */
-const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
-
 const REALM = 'tmdb-fleet';
 const HEALTH_TIMEOUT_MS = 1_000;
-const METRICS_TIMEOUT_MS = 2_000;
 
 /** True for addresses only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
@@ -53,78 +51,35 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || h === '127.0.0.1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
-/** Resolves with `promise`, or rejects after `ms` (the late outcome is swallowed). */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Constant-time string comparison (both sides hashed first so lengths always match). */
-function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb);
-}
-
-/** Express middleware enforcing HTTP basic auth (RFC 7617) with the given credentials. */
-function basicAuth(auth: { user: string; password: string }) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const header = req.headers.authorization ?? '';
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (match?.[1]) {
-      const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon >= 0) {
-        // Evaluate both comparisons so timing does not reveal which part was wrong.
-        const userOk = safeEqual(decoded.slice(0, colon), auth.user);
-        const passwordOk = safeEqual(decoded.slice(colon + 1), auth.password);
-        if (userOk && passwordOk) {
-          next();
-          return;
-        }
-      }
-    }
-    res
-      .status(401)
-      .set('WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`)
-      .type('text/plain')
-      .send('authentication required\n');
-  };
-}
-
-/** A Prometheus registry with default process metrics and the queue gauge, read on scrape. */
-function createMetrics(fleet: Fleet): Registry {
-  const register = new Registry();
-  collectDefaultMetrics({ register });
-  new Gauge({
-    name: 'tmdb_fleet_queue_jobs',
-    help: 'Jobs in each fleet queue by state, read from Redis at scrape time.',
-    labelNames: ['queue', 'state'] as const,
-    registers: [register],
-    async collect() {
-      this.reset();
-      try {
-        const counts = await withTimeout(
-          Promise.all(QUEUE_NAMES.map((name) => fleet.queues[name].getJobCounts(...JOB_STATES))),
-          METRICS_TIMEOUT_MS,
-          'queue job counts',
-        );
-        QUEUE_NAMES.forEach((queue, i) => {
-          for (const state of JOB_STATES) this.set({ queue, state }, counts[i]?.[state] ?? 0);
-        });
-      } catch (err) {
-        fleet.log.warn(
-          { code: 'DASHBOARD_METRICS', err: err instanceof Error ? err.message : String(err) },
-          'could not read queue job counts',
-        );
-      }
+/**
+ * HTTP basic auth (RFC 7617) by express-basic-auth: a `Basic realm="tmdb-fleet"` challenge on
+ * 401, and both user and password checked with its timing-safe `safeCompare` (both always
+ * evaluated, so timing does not reveal which one was wrong).
+ */
+function basicAuth(auth: { user: string; password: string }): RequestHandler {
+  return expressBasicAuth({
+    authorizer: (user: string, password: string): boolean => {
+      const userOk = expressBasicAuth.safeCompare(user, auth.user);
+      const passwordOk = expressBasicAuth.safeCompare(password, auth.password);
+      return userOk && passwordOk;
+    },
+    challenge: true,
+    realm: REALM,
+    unauthorizedResponse: (req: Request) => {
+      req.res?.type('text/plain');
+      return 'authentication required\n';
     },
   });
-  return register;
+}
+
+/**
+ * The dashboard's registry: this process's own metrics (fleet.metrics, with Node's default
+ * process metrics) and the fleet-wide gauges read from Redis on scrape (fleet-metrics.ts).
+ */
+function createMetrics(fleet: Fleet): Registry {
+  const fleetWide = new Registry();
+  registerFleetMetrics(fleet, fleetWide);
+  return Registry.merge([fleet.metrics.registry, fleetWide]);
 }
 
 /** The Bull Board router over every queue of the fleet, mounted at base path `/`. */
@@ -134,7 +89,12 @@ function createBoardRouter(fleet: Fleet, readOnlyMode: boolean): Router {
   createBullBoard({
     queues: QUEUE_NAMES.map((name) => new BullMQAdapter(fleet.queues[name], { readOnlyMode })),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'tmdb-fleet' } },
+    // The runs pages sit beside the board; its header links to them (and not to the web).
+    // Workers share the fleet's connection, which BullMQ's CLIENT LIST count cannot see: the
+    // runs page shows them from their heartbeats instead of the board's "No workers".
+    options: {
+      uiConfig: { boardTitle: 'tmdb-fleet', miscLinks: [{ text: 'Runs', url: '/runs' }], hideDocsLink: true, showWorkers: false },
+    },
   });
   return serverAdapter.getRouter() as Router;
 }
@@ -145,10 +105,13 @@ function createBoardRouter(fleet: Fleet, readOnlyMode: boolean): Router {
  * Routes:
  * - `GET /healthz` (never behind auth): 200 `{"status":"ok","redis":"up"}` when Redis answers
  *   PING within 1 s, else 503 `{"status":"degraded","redis":"down"}`;
- * - `GET /metrics`: Prometheus text (own registry): `tmdb_fleet_queue_jobs{queue,state}` for
- *   waiting/active/delayed/failed/completed, plus default process metrics;
+ * - `GET /metrics`: Prometheus text: the fleet-wide gauges read from Redis on scrape (jobs by
+ *   queue and state, worker liveness, recent runs' progress and state; fleet-metrics.ts) and this
+ *   process's own metrics (default process metrics included);
  * - `POST /webhooks/s3` (own bearer secret, not basic auth; only with `webhookSecret`): S3 event
  *   notifications for `sync --watch` (see webhook.ts);
+ * - `GET /runs`, `GET /runs/<runId>` (+ `/manifest.json`), and unless read-only
+ *   `POST /runs/<runId>/cancel|resume`: the runs pages (runs-page.ts);
  * - `/`: Bull Board.
  *
  * @param fleet - an open fleet; its queues and Redis connection are used, never closed.
@@ -202,6 +165,7 @@ export async function startDashboard(fleet: Fleet, options: DashboardOptions): P
     }
   });
 
+  app.use(createRunsRouter(fleet, { readOnly: options.readOnly ?? false }));
   app.use('/', createBoardRouter(fleet, options.readOnly ?? false));
 
   const server: Server = app.listen(options.port, options.host);

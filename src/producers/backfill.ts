@@ -3,13 +3,14 @@
  * before anything is enqueued, records the run and enqueues page 1 of its root window. The
  * discover workers plan the rest lazily (window splits, pages a few at a time).
  */
-import { randomBytes } from 'node:crypto';
 import type { Fleet } from '../fleet.js';
-import type { Kind } from '../queues.js';
-import { pageKey, windowKey, type RunKind, type RunParams } from '../runs.js';
-import { UsageError } from '../errors.js';
+import { RunRunningError, UsageError } from '../errors.js';
+import { enqueuePages } from '../jobs/discover.js';
+import { newRunId } from '../runs/run-id.js';
+import type { Kind, RunParams } from '../runs/types.js';
 import { isDiscoverPage } from '../tmdb/types.js';
-import { discoverQuery, rootWindow } from '../windows.js';
+import { discoverQuery, rootWindow } from '../tmdb/windows.js';
+import { checkDate } from './preflight.js';
 
 /** TMDB discover filters a backfill passes through (`--param name=value`), per kind. */
 const SHARED_PARAMS = [
@@ -37,16 +38,6 @@ export interface BackfillArgs {
   to?: string | undefined;
   /** `key=value` strings. */
   params?: string[] | undefined;
-}
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-function checkDate(name: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(`${value}T00:00:00Z`);
-  const ok = DATE.test(value) && !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
-  if (!ok) throw new UsageError(`${name} "${value}" is not a date: expected YYYY-MM-DD, e.g. 2024-01-31`);
-  return value;
 }
 
 /**
@@ -80,47 +71,46 @@ export function parseBackfillArgs(args: BackfillArgs): RunParams {
   return { kind, ...(from ? { from } : {}), ...(to ? { to } : {}), params };
 }
 
-/** A new run id: `<kind>-<UTC yyyymmddThhmmss>-<4 hex>`, sortable and safe in keys and job ids. */
-export function newRunId(kind: RunKind, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
-  return `${kind}-${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
 /**
  * Starts a backfill (or search) run: checks the lake (S3 HeadBucket or the local directory) and
  * the TMDB credential (one discover or search request), records the run, enqueues page 1 of its
  * root window.
  * @returns the run id and TMDB's total_results for the whole query.
  * @throws LakeError, TmdbAuthError, TmdbTransientError before anything is enqueued; UsageError
- * when a run with the same parameters is running and `force` is not set.
+ * when a run with the same parameters is running and `force` is not set, or when `confirm` says no.
  */
 export async function startBackfill(
   fleet: Fleet,
   params: RunParams,
-  options: { force?: boolean } = {},
+  options: {
+    force?: boolean;
+    /**
+     * Asked with TMDB's total before the run is recorded; false stops with nothing enqueued.
+     * @throws UsageError to refuse with a message.
+     */
+    confirm?: (expected: number) => Promise<boolean>;
+  } = {},
 ): Promise<{ runId: string; expected: number }> {
   await fleet.store.check();
+  await fleet.tmdb().checkCredential();
   const root = rootWindow(params);
   const first =
     params.source === 'search'
       ? await fleet.tmdb().get(`/search/${params.kind}`, { query: params.params.query, page: 1 })
       : await fleet.tmdb().get(`/discover/${params.kind}`, discoverQuery(params, root, 1));
   const expected = isDiscoverPage(first) ? first.total_results : 0;
+  if (options.confirm && !(await options.confirm(expected))) throw new UsageError('backfill not started: not confirmed');
   const runId = newRunId(params.kind);
   const lakePrefix = fleet.config.lake.prefix;
-  const running = await fleet.runs.create(runId, params, lakePrefix, options.force ?? false);
+  const running = await fleet.runs.create(runId, params, { lakePrefix, force: options.force ?? false });
   if (running) {
-    throw new UsageError(
+    throw new RunRunningError(
+      running,
       `run ${running} with the same parameters is still running: follow it with "tmdb-fleet status ${running}", stop it with "tmdb-fleet cancel ${running}", or pass --force to start another`,
     );
   }
   await fleet.runs.setExpected(runId, expected);
-  await fleet.runs.plan(runId, [pageKey(root, 1)]);
-  await fleet.queues.discover.add(
-    'page',
-    { runId, window: root, page: 1, pages: 0 },
-    { jobId: `d.${runId}.${windowKey(root)}.1` },
-  );
+  await enqueuePages(fleet, runId, [{ window: root, page: 1, pages: 0 }]);
   fleet.log.info({ runId, params, expected }, 'backfill enqueued');
   return { runId, expected };
 }

@@ -7,20 +7,23 @@
  *
  * The CSV is read by this process, so the command runs where the file is. Enqueueing waits while
  * the discover queue is deeper than DETAILS_QUEUE_MAX_DEPTH, so Redis stays bounded for any size
- * of file; the run cannot complete before the whole file was read (a sentinel page `plan#csv`).
+ * of file; the run cannot complete before the whole file was read (its `guard#csv` plan key).
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'csv-parse';
+import { parse, type Options as CsvOptions } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import type { Fleet } from '../fleet.js';
-import { UsageError } from '../errors.js';
-import type { Kind } from '../queues.js';
-import type { RunParams } from '../runs.js';
-import { newRunId } from './backfill.js';
+import { RunRunningError, UsageError } from '../errors.js';
+import { enqueueFinds } from '../jobs/discover.js';
+import { formatPlanKey } from '../jobs/plan-key.js';
+import { enqueueFinal } from '../jobs/write.js';
+import { newRunId } from '../runs/run-id.js';
+import type { Kind, RunParams } from '../runs/types.js';
 
-/** The page key that keeps an enrich run open until its CSV was read to the end. */
-export const CSV_PLAN_KEY = 'plan#csv';
+/** The plan key that keeps an enrich run open until its CSV was read to the end. */
+const CSV_GUARD = formatPlanKey({ type: 'guard', guard: 'csv' });
 /** IMDB title ids: `tt` and at least 7 digits. */
 const IMDB_ID = /^tt\d{7,}$/;
 /** Find jobs enqueued per round trip. */
@@ -59,6 +62,24 @@ export function parseEnrichArgs(args: EnrichArgs): RunParams {
 /** The delimiter of a header line: `|` for IMDB extracts, else `,`. */
 function delimiterOf(header: string): string {
   return header.includes('|') ? '|' : header.includes('\t') ? '\t' : ',';
+}
+
+/** How csv-parse reads the file: header and rows alike. */
+function csvOptions(delimiter: string): CsvOptions {
+  return { delimiter, relax_quotes: true, relax_column_count: true, trim: true };
+}
+
+/**
+ * The column names of a header line as csv-parse reads them (quotes removed, names trimmed),
+ * i.e. exactly the keys the row records will have.
+ * @throws UsageError when the line is not valid delimited text.
+ */
+function headerColumns(file: string, header: string, delimiter: string): string[] {
+  try {
+    return parseSync(header, { ...csvOptions(delimiter), to_line: 1 })[0] ?? [];
+  } catch (err) {
+    throw new UsageError(`--csv ${path.basename(file)}: the header cannot be read as delimited text: ${(err as Error).message}`);
+  }
 }
 
 /** True when `value` equals `wanted` or is a comma-separated list holding it (case-insensitive). */
@@ -107,7 +128,7 @@ export async function startEnrich(
   }
   const header = await firstLine(file);
   const delimiter = delimiterOf(header);
-  const columns = header.split(delimiter).map((c) => c.trim());
+  const columns = headerColumns(file, header, delimiter);
   for (const name of [idColumn, ...filters.map((f) => f.column)]) {
     if (!columns.includes(name)) {
       throw new UsageError(`--csv ${path.basename(file)} has no column "${name}": its columns are ${columns.join(', ')}`);
@@ -115,13 +136,13 @@ export async function startEnrich(
   }
 
   await fleet.store.check();
-  await fleet.tmdb().get('/find/tt0000001', { external_source: 'imdb_id' });
+  await fleet.tmdb().checkCredential();
   const runId = newRunId(params.kind);
-  const running = await fleet.runs.create(runId, params, fleet.config.lake.prefix, options.force ?? false);
+  const running = await fleet.runs.create(runId, params, { lakePrefix: fleet.config.lake.prefix, force: options.force ?? false });
   if (running) {
-    throw new UsageError(`run ${running} with the same parameters is still running: follow it with "tmdb-fleet status ${running}" or pass --force`);
+    throw new RunRunningError(running, `run ${running} with the same parameters is still running: follow it with "tmdb-fleet status ${running}" or pass --force`);
   }
-  await fleet.runs.plan(runId, [CSV_PLAN_KEY]);
+  await fleet.runs.plan(runId, [CSV_GUARD]);
 
   const seen = new Set<string>();
   let rows = 0;
@@ -132,18 +153,11 @@ export async function startEnrich(
     while ((await fleet.queues.discover.getJobCountByTypes('wait', 'prioritized', 'delayed')) > fleet.config.jobs.detailsMaxDepth) {
       await new Promise((r) => setTimeout(r, 500));
     }
-    await fleet.runs.plan(runId, chunk.map((id) => `find#${id}`));
-    await fleet.queues.discover.addBulk(
-      chunk.map((imdb) => ({
-        name: 'find',
-        data: { runId, window: {}, page: 1, pages: 0, find: imdb },
-        opts: { jobId: `f.${runId}.${imdb}` },
-      })),
-    );
+    await enqueueFinds(fleet, runId, chunk);
     chunk = [];
   };
   const parser = createReadStream(file).pipe(
-    parse({ delimiter, columns: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true, trim: true }),
+    parse({ ...csvOptions(delimiter), columns: true, skip_empty_lines: true }),
   );
   for await (const record of parser as AsyncIterable<Record<string, string>>) {
     rows++;
@@ -161,9 +175,7 @@ export async function startEnrich(
   }
   await flush();
   await fleet.runs.setExpected(runId, seen.size);
-  if (await fleet.runs.pageDone(runId, CSV_PLAN_KEY)) {
-    await fleet.queues.write.add('final', { runId, mode: 'final' }, { jobId: `final.${runId}` });
-  }
+  if (await fleet.runs.pageDone(runId, CSV_GUARD)) await enqueueFinal(fleet, runId);
   fleet.log.info({ runId, rows, kept, ids: seen.size }, 'enrich run enqueued');
   return { runId, rows, kept, ids: seen.size };
 }

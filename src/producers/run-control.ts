@@ -12,11 +12,15 @@
 import type { Job, JobType } from 'bullmq';
 import type { Fleet } from '../fleet.js';
 import { UsageError } from '../errors.js';
-import { QUEUE_NAMES, type DiscoverJobData } from '../queues.js';
-import { parseWindowKey } from '../runs.js';
-import { CSV_PLAN_KEY } from './enrich.js';
-import { MAX_PAGES, PAGE_SIZE } from '../tmdb/types.js';
-import { discoverQuery, rootWindow } from '../windows.js';
+import { enqueueTitles } from '../jobs/details.js';
+import { enqueueFinds, enqueuePages, type PageRef } from '../jobs/discover.js';
+import { parsePlanKey } from '../jobs/plan-key.js';
+import { enqueueFinal, enqueueFlush } from '../jobs/write.js';
+import { QUEUE_NAMES } from '../queues.js';
+import type { ExportCounts, Kind, RunParams } from '../runs/types.js';
+import { MAX_PAGES, pageSizeOf } from '../tmdb/types.js';
+import { windowKey } from '../tmdb/windows.js';
+import { EXPORT_GUARD, continueExport } from './export.js';
 
 /** Jobs read from a queue per round trip while scanning for a run's jobs. */
 const SCAN_BATCH = 500;
@@ -44,13 +48,24 @@ async function forEachRunJob(
   return found.length;
 }
 
+/** What a resume did. */
+export interface Resumed {
+  retried: number;
+  pages: number;
+  titles: number;
+  /** Export runs whose file was not read to the end: where reading started again, and how it ended. */
+  export?: { from: ExportCounts; counts: ExportCounts };
+}
+
 /**
  * Resumes a run that is running without workers, or failed (after its cause was fixed).
- * Checks the lake and the TMDB credential first, like a new backfill.
+ * Checks the lake and the TMDB credential first, like a new backfill. An export run whose file
+ * was not read to the end continues reading it from its checkpoint, in this process (returns
+ * when the file was read).
  * @throws RunNotFoundError; UsageError for a completed or cancelled run; LakeError,
  * TmdbAuthError before anything is enqueued.
  */
-export async function resumeRun(fleet: Fleet, runId: string): Promise<{ retried: number; pages: number; titles: number }> {
+export async function resumeRun(fleet: Fleet, runId: string): Promise<Resumed> {
   const info = await fleet.runs.describe(runId);
   if (info.state === 'completed' || info.state === 'cancelled') {
     throw new UsageError(`run ${runId} is ${info.state}; there is nothing to resume (start a new backfill)`);
@@ -59,53 +74,49 @@ export async function resumeRun(fleet: Fleet, runId: string): Promise<{ retried:
     throw new UsageError(`run ${runId} is an upload: run the same "tmdb-fleet upload" again instead (files already in the lake are skipped)`);
   }
   await fleet.store.check();
-  await fleet.tmdb().get(`/discover/${info.params.kind}`, discoverQuery({ ...info.params, params: {} }, rootWindow(info.params), 1));
+  if (info.params.kind === 'movie' || info.params.kind === 'tv') await fleet.tmdb().checkCredential();
   if (info.state === 'failed') await fleet.runs.reopen(runId);
 
   const retried = await forEachRunJob(fleet, runId, ['failed'], (job) =>
     job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }),
   );
 
-  const pages: { name: string; data: DiscoverJobData; opts: { jobId: string } }[] = [];
+  const { pages, exportOpen } = await enqueueUnfinishedPages(fleet, runId, info.params);
+  const ids = await fleet.runs.unfinishedIds(runId);
+  await enqueueTitles(fleet, runId, info.params.kind as Kind, ids);
+  await enqueueFlush(fleet, runId);
+  if (await fleet.runs.isComplete(runId)) await enqueueFinal(fleet, runId);
+  fleet.log.info({ runId, retried, pages, titles: ids.length }, 'run resumed');
+  const exported = exportOpen ? await continueExport(fleet, runId, info.params) : undefined;
+  return { retried, pages, titles: ids.length, ...(exported ? { export: exported } : {}) };
+}
+
+/**
+ * Enqueues again every planned item of a run that is not done: discover, search and changes
+ * pages (with their window's page count when page 1 was read) and find lookups (deduplicated by
+ * job id while they are still queued).
+ * @returns how many were enqueued, and whether the run's export file still has to be read.
+ * @throws UsageError when an enrich run stopped before its CSV was read to the end.
+ */
+async function enqueueUnfinishedPages(fleet: Fleet, runId: string, params: RunParams): Promise<{ pages: number; exportOpen: boolean }> {
+  const pages: PageRef[] = [];
+  const finds: string[] = [];
+  let exportOpen = false;
   for (const key of await fleet.runs.unfinishedPages(runId)) {
-    if (key === CSV_PLAN_KEY) {
+    if (key === EXPORT_GUARD) exportOpen = true;
+    const item = parsePlanKey(key);
+    if (item.type === 'guard' && item.guard === 'csv') {
       throw new UsageError(`run ${runId} stopped before its CSV was read to the end; start a new enrich run (finished titles are in the lake)`);
     }
-    if (key.startsWith('find#')) {
-      const imdb = key.slice('find#'.length);
-      pages.push({ name: 'find', data: { runId, window: {}, page: 1, pages: 0, find: imdb }, opts: { jobId: `f.${runId}.${imdb}` } });
-      continue;
-    }
-    const [wk, p] = key.split('#');
-    const page = Number(p);
-    const window = parseWindowKey(wk ?? '');
-    const total = page > 1 ? await fleet.runs.leafTotal(runId, wk ?? '') : undefined;
-    const count = total === undefined ? 0 : Math.min(Math.ceil(total / PAGE_SIZE), MAX_PAGES);
-    pages.push({ name: 'page', data: { runId, window, page, pages: count }, opts: { jobId: `d.${runId}.${wk}.${page}` } });
+    if (item.type === 'find') finds.push(item.imdbId);
+    if (item.type !== 'page') continue;
+    const total = item.page > 1 ? await fleet.runs.leafTotal(runId, windowKey(item.window)) : undefined;
+    const count = total === undefined ? 0 : Math.min(Math.ceil(total / pageSizeOf(params.source)), MAX_PAGES);
+    pages.push({ window: item.window, page: item.page, pages: count });
   }
-  if (pages.length > 0) await fleet.queues.discover.addBulk(pages);
-
-  const ids = await fleet.runs.unfinishedIds(runId);
-  for (let i = 0; i < ids.length; i += 1_000) {
-    await fleet.queues.details.addBulk(
-      ids.slice(i, i + 1_000).map((id) => ({
-        name: 'title',
-        data: { runId, kind: info.params.kind, id },
-        opts: { jobId: `t.${runId}.${id}` },
-      })),
-    );
-  }
-
-  await fleet.queues.write.add(
-    'tail',
-    { runId, mode: 'tail', upTo: await fleet.runs.stagedTotal(runId) },
-    { jobId: `resume.${runId}.${Date.now()}` },
-  );
-  if (await fleet.runs.isComplete(runId)) {
-    await fleet.queues.write.add('final', { runId, mode: 'final' }, { jobId: `final.${runId}` });
-  }
-  fleet.log.info({ runId, retried, pages: pages.length, titles: ids.length }, 'run resumed');
-  return { retried, pages: pages.length, titles: ids.length };
+  await enqueuePages(fleet, runId, pages);
+  await enqueueFinds(fleet, runId, finds);
+  return { pages: pages.length + finds.length, exportOpen };
 }
 
 /**
@@ -118,11 +129,11 @@ export async function cancelRun(fleet: Fleet, runId: string): Promise<{ removed:
   if (info.state === 'completed' || info.state === 'cancelled') {
     throw new UsageError(`run ${runId} is already ${info.state}`);
   }
-  await fleet.runs.transition(runId, '*', 'cancelled', 'cancelled by the user');
+  await fleet.runs.transition(runId, { from: '*', to: 'cancelled', error: 'cancelled by the user' });
   const removed = await forEachRunJob(fleet, runId, ['wait', 'delayed', 'prioritized'], async (job) => {
     if (job.queueName !== 'write') await job.remove().catch(() => undefined);
   });
-  await fleet.queues.write.add('final', { runId, mode: 'final' }, { jobId: `final.${runId}` });
+  await enqueueFinal(fleet, runId);
   fleet.log.info({ runId, removed }, 'run cancelled');
   return { removed };
 }

@@ -4,7 +4,7 @@
  * discover windows).
  */
 import { UsageError } from '../errors.js';
-import type { RunParams } from '../runs.js';
+import type { RunParams } from '../runs/types.js';
 
 /**
  * Validates `search` arguments.

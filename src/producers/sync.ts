@@ -5,36 +5,28 @@
  * - registers a watch (`--watch`): the S3 event webhook then enqueues a copy per new object
  *   until the watch is stopped.
  *
- * Run bookkeeping: planned keys `copy#<source key>` (one per copy) plus a guard key that stays
- * open while the producer still adds work (`list#` during the listing, `watch#` while watching),
+ * Run bookkeeping: plan keys `copy#<source key>` (one per copy) plus a guard that stays
+ * open while the producer still adds work (`guard#list` during the listing, `guard#watch` while watching),
  * so the run completes (and gets its manifest) only once every copy is done and no more can come.
  *
- * Watches live in the Redis hash `<prefix>:sync:watches`: field `<bucket>/<prefix>` of the
- * source → JSON {@link Watch}.
+ * Watches (registry and leases): jobs/watch.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { checkBucket } from '../lake/store.js';
 import type { Fleet } from '../fleet.js';
-import { enqueueCopies, type CopyJobData } from '../copy-jobs.js';
-import { UsageError } from '../errors.js';
+import { RunRunningError, UsageError } from '../errors.js';
+import { enqueueCopies, type CopyJobData } from '../jobs/copy.js';
+import { formatPlanKey } from '../jobs/plan-key.js';
+import { enqueueFinal } from '../jobs/write.js';
 import { bareEtag, checkNoOverlap, destinationKey, formatS3Url, isBelow, parseS3Url, type S3Location } from '../lake/s3-url.js';
-import type { RunParams } from '../runs.js';
-import { enqueueFinal } from '../workers/job-support.js';
+import { closeWatch, holdsLease, listWatches, registerWatch, watchOf, WATCH_GUARD, type Watch } from '../jobs/watch.js';
+import { newRunId } from '../runs/run-id.js';
+import type { RunParams } from '../runs/types.js';
 
-/** Guard key of a listing sync: done when the listing has enqueued everything. */
-const LIST_GUARD = 'list#';
-/** Guard key of a watch run: done when the watch stops. */
-const WATCH_GUARD = 'watch#';
+/** Guard of a listing sync: done when the listing has enqueued everything. */
+const LIST_GUARD = formatPlanKey({ type: 'guard', guard: 'list' });
 /** Pause between checks while the copy queue is deeper than the bound, ms. */
 const BACKPRESSURE_POLL_MS = 250;
-
-/** A registered watch: where new source objects go, and the run that copies them. */
-export interface Watch {
-  source: S3Location;
-  destination: S3Location;
-  runId: string;
-}
 
 /** A source and destination, parsed and checked. */
 export interface SyncArgs {
@@ -56,11 +48,6 @@ export function parseSyncArgs(source: string | undefined, destination: string | 
 }
 
 
-/** A new sync run id: `sync-<UTC yyyymmddThhmmss>-<4 hex>`. */
-export function newSyncRunId(now = new Date()): string {
-  return `sync-${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`;
-}
-
 /**
  * Checks the lake (for the manifest) and both buckets, then records a running sync run.
  * @throws LakeError; UsageError when the same sync is already running (without `force`).
@@ -79,10 +66,11 @@ async function createSyncRun(
     kind: 'sync',
     params: { source: formatS3Url(args.source), destination: formatS3Url(args.destination), mode },
   };
-  const runId = newSyncRunId();
-  const running = await fleet.runs.create(runId, params, fleet.config.lake.prefix, force);
+  const runId = newRunId('sync');
+  const running = await fleet.runs.create(runId, params, { lakePrefix: fleet.config.lake.prefix, force });
   if (running) {
-    throw new UsageError(
+    throw new RunRunningError(
+      running,
       `run ${running} (the same sync) is still running: follow it with "tmdb-fleet status ${running}", stop it with "tmdb-fleet cancel ${running}", or pass --force`,
     );
   }
@@ -208,52 +196,41 @@ export async function startSync(
   return { runId, listed, enqueued, skipped };
 }
 
-/** The Redis hash of registered watches. */
-const watchesKey = (fleet: Fleet) => `${fleet.config.redis.prefix}:sync:watches`;
-const watchField = (loc: S3Location) => `${loc.bucket}/${loc.prefix}`;
-
 /**
- * Starts a watch run and registers its watch, so the S3 event webhook copies every new object
- * under the source until {@link stopWatch}.
+ * Starts a watch run and registers its watch (with its lease), so the S3 event webhook copies
+ * every new object under the source until {@link stopWatch}. The caller renews the lease.
  * @throws UsageError when a running watch already covers this source; LakeError for a bucket.
  */
 export async function startWatch(fleet: Fleet, client: S3Client, args: SyncArgs, options: { force?: boolean } = {}): Promise<string> {
-  const existing = await fleet.redis.hget(watchesKey(fleet), watchField(args.source));
-  if (existing) {
-    const other = JSON.parse(existing) as Watch;
-    if ((await fleet.runs.state(other.runId)) === 'running' && !options.force) {
-      throw new UsageError(
-        `${formatS3Url(args.source)} is already watched by run ${other.runId} (to ${formatS3Url(other.destination)}): stop it first, or pass --force`,
-      );
-    }
+  const other = await watchOf(fleet, args.source);
+  if (other && (await fleet.runs.state(other.runId)) === 'running' && (await holdsLease(fleet, other.runId)) && !options.force) {
+    throw new UsageError(
+      `${formatS3Url(args.source)} is already watched by run ${other.runId} (to ${formatS3Url(other.destination)}): stop it first, or pass --force`,
+    );
   }
   const runId = await createSyncRun(fleet, client, args, 'watch', options.force ?? false);
-  const watch: Watch = { source: args.source, destination: args.destination, runId };
-  await fleet.redis.hset(watchesKey(fleet), watchField(args.source), JSON.stringify(watch));
+  await registerWatch(fleet, { source: args.source, destination: args.destination, runId });
   fleet.log.info({ runId, source: formatS3Url(args.source), destination: formatS3Url(args.destination) }, 'sync watch started');
   return runId;
 }
 
-/**
- * Stops a watch: unregisters it (if still this run's) and closes the run's guard, so the run
- * completes — and its manifest is written — once the copies in flight are done.
- */
+/** Stops a watch: see jobs/watch.ts closeWatch. */
 export async function stopWatch(fleet: Fleet, runId: string): Promise<void> {
-  const all = await fleet.redis.hgetall(watchesKey(fleet));
-  for (const [field, value] of Object.entries(all)) {
-    if ((JSON.parse(value) as Watch).runId === runId) await fleet.redis.hdel(watchesKey(fleet), field);
-  }
-  if (await fleet.runs.pageDone(runId, WATCH_GUARD)) await enqueueFinal(fleet, runId);
+  await closeWatch(fleet, runId);
   fleet.log.info({ runId }, 'sync watch stopped');
 }
 
-/** The running watch whose source covers `key` in `bucket` (the longest prefix wins). */
+/**
+ * The running watch whose source covers `key` in `bucket` (the longest prefix wins); a watch
+ * whose lease lapsed (its process died) covers nothing.
+ */
 export async function findWatch(fleet: Fleet, bucket: string, key: string): Promise<Watch | undefined> {
-  const all = Object.values(await fleet.redis.hgetall(watchesKey(fleet))).map((v) => JSON.parse(v) as Watch);
-  const candidates = all
+  const candidates = (await listWatches(fleet))
     .filter((w) => isBelow(w.source, bucket, key))
     .sort((a, b) => b.source.prefix.length - a.source.prefix.length);
-  for (const w of candidates) if ((await fleet.runs.state(w.runId)) === 'running') return w;
+  for (const w of candidates) {
+    if ((await fleet.runs.state(w.runId)) === 'running' && (await holdsLease(fleet, w.runId))) return w;
+  }
   return undefined;
 }
 

@@ -4,17 +4,22 @@
  * matches nothing, a name that would escape the prefix, two files with one name, a header that
  * is not what `--format csv` expects. Then the run is recorded with one page per file
  * (`file#<name>`) and one upload job per file.
+ *
+ * Glob matching is picomatch's (see {@link globMatcher}); this file only lists the directory a
+ * glob starts from. A `--header` line is split by csv-parse, in the file's dialect.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import picomatch from 'picomatch';
 import type { Fleet } from '../fleet.js';
 import { UsageError } from '../errors.js';
 import { checkCsvHeader } from '../lake/csv.js';
 import { DEFAULT_LOCAL_PREFIX, checkKeyPrefix, checkKeySegment, localFileKey } from '../lake/local-files.js';
-import type { RunParams } from '../runs.js';
-import { filePageKey, type UploadJobData } from '../workers/upload.js';
-import { newRunId } from './backfill.js';
+import { enqueueUploads } from '../jobs/upload.js';
+import { newRunId } from '../runs/run-id.js';
+import type { RunParams } from '../runs/types.js';
 
 /** Arguments of `tmdb-fleet upload`, as the CLI received them. */
 export interface UploadArgs {
@@ -49,30 +54,35 @@ export interface UploadPlan {
   files: PlannedFile[];
 }
 
+/** What makes an argument a glob rather than a path: `*`, `?` or `[`. */
 const GLOB_CHARS = /[*?[]/;
 
-/** A RegExp for one glob: `*` and `?` within a segment, `[…]` classes, `**` across segments. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*' && glob[i + 1] === '*') {
-      const slash = glob[i + 2] === '/';
-      re += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        re += `[${body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+/**
+ * picomatch options for the documented glob syntax only: `*`, `?`, `[…]` (`[!…]` and `[^…]`
+ * negate), `**`. Dotfiles match like any other name; braces, extglobs and a leading `!` are
+ * literal characters, as in a plain path.
+ */
+const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, posix: true, nobrace: true, noextglob: true, nonegate: true };
+
+/**
+ * A matcher for one glob (relative, `/`-separated) by picomatch. Parentheses and `|` are escaped
+ * first: picomatch would read them as regex groups, and here they are file-name characters.
+ */
+function globMatcher(glob: string): (file: string) => boolean {
+  return picomatch(glob.replace(/[()|]/g, '\\$&'), GLOB_OPTIONS);
+}
+
+/**
+ * The column names of a `--header` line, read by csv-parse in the file's dialect (so a quoted
+ * name compares equal to the same name quoted in the file).
+ * @throws UsageError when the line is not valid delimited text.
+ */
+function expectedColumns(header: string, delimiter: string): string[] {
+  try {
+    return parseCsv(header, { delimiter, relax_quotes: true, relax_column_count: true, to_line: 1 })[0] ?? [''];
+  } catch (err) {
+    throw new UsageError(`--header ${JSON.stringify(header)} is not valid delimited text: ${(err as Error).message}`);
   }
-  return new RegExp(`^${re}$`);
 }
 
 /** Regular files under `dir` (recursively when `deep`), as paths relative to `dir` with `/`. */
@@ -111,9 +121,9 @@ export async function expandPaths(patterns: string[], cwd = process.cwd()): Prom
     const first = segments.findIndex((s) => GLOB_CHARS.test(s));
     const base = segments.slice(0, first).join(path.sep) || path.sep;
     const rest = segments.slice(first).join('/');
-    const re = globToRegExp(rest);
+    const isMatch = globMatcher(rest);
     const files = await walk(base, rest.includes('**') || rest.includes('/')).catch(() => [] as string[]);
-    const matched = files.filter((f) => re.test(f));
+    const matched = files.filter((f) => isMatch(f));
     if (matched.length === 0) throw new UsageError(`${pattern}: the glob matches no file`);
     for (const f of matched) found.add(path.join(base, ...f.split('/')));
   }
@@ -136,7 +146,7 @@ export async function planUpload(args: UploadArgs, at = new Date(), cwd = proces
     throw new UsageError(`--delimiter ${JSON.stringify(delimiter)}: expected one character other than a quote or line break, e.g. "|"`);
   }
   if (args.header !== undefined && format !== 'csv') throw new UsageError('--header needs --format csv');
-  const expected = args.header?.split(delimiter);
+  const expected = args.header === undefined ? undefined : expectedColumns(args.header, delimiter);
   const files: PlannedFile[] = [];
   const byName = new Map<string, string>();
   for (const file of await expandPaths(args.patterns, cwd)) {
@@ -174,27 +184,20 @@ export function uploadRunParams(plan: UploadPlan): RunParams {
 export async function startUpload(fleet: Fleet, plan: UploadPlan, options: { force?: boolean } = {}): Promise<{ runId: string }> {
   await fleet.store.check();
   const runId = newRunId('upload');
-  const running = await fleet.runs.create(runId, uploadRunParams(plan), fleet.config.lake.prefix, options.force ?? false);
+  const running = await fleet.runs.create(runId, uploadRunParams(plan), {
+    lakePrefix: fleet.config.lake.prefix,
+    force: options.force ?? false,
+  });
   if (running) {
     throw new UsageError(
       `run ${running} is uploading the same files: follow it with "tmdb-fleet status ${running}", stop it with "tmdb-fleet cancel ${running}", or pass --force to start another`,
     );
   }
-  await fleet.runs.plan(runId, plan.files.map((f) => filePageKey(f.name)));
   const host = hostname();
-  await fleet.queues.upload.addBulk(
-    plan.files.map((f, i) => {
-      const data: UploadJobData = {
-        runId,
-        path: f.path,
-        name: f.name,
-        key: f.key,
-        host,
-        format: plan.format,
-        delimiter: plan.delimiter,
-      };
-      return { name: 'file', data, opts: { jobId: `u.${runId}.${i}` } };
-    }),
+  await enqueueUploads(
+    fleet,
+    runId,
+    plan.files.map((f) => ({ path: f.path, name: f.name, key: f.key, host, format: plan.format, delimiter: plan.delimiter })),
   );
   fleet.log.info({ runId, files: plan.files.length, dataset: plan.dataset }, 'upload enqueued');
   return { runId };

@@ -30,35 +30,77 @@ export function chartData(years: readonly YearStat[]): ChartDatum[] {
   return out;
 }
 
-/** The Vega-Lite spec of the revenue-and-budget-by-year chart of a run. */
+/** Most years drawn as grouped bars; a longer span is drawn as two lines. */
+export const MAX_BAR_YEARS = 25;
+
+/** Width of the line chart (spans over {@link MAX_BAR_YEARS} years), px. */
+const LINE_WIDTH_PX = 720;
+
+/**
+ * The Vega-Lite spec of the revenue-and-budget-by-year chart of a run: grouped bars for up to
+ * {@link MAX_BAR_YEARS} years (one labelled tick per year), two lines over a year axis with
+ * decade ticks beyond that, so 100 years fit a laptop screen. Labels stay horizontal.
+ */
 export function revenueBudgetSpec(runId: string, years: readonly YearStat[]): TopLevelSpec {
-  return {
+  const data = chartData(years);
+  const span = data.length === 0 ? 0 : Math.max(...data.map((d) => d.year)) - Math.min(...data.map((d) => d.year)) + 1;
+  const bars = span <= MAX_BAR_YEARS;
+  const y = { field: 'usd', type: 'quantitative', title: CHART_AXIS.y, axis: { format: '$~s', labelExpr: "replace(datum.label, 'G', 'B')" } } as const;
+  const color = { field: 'measure', type: 'nominal', title: null, sort: ['Revenue', 'Budget'], scale: { range: ['#1f77b4', '#ff7f0e'] } } as const;
+  const tooltip = [
+    { field: 'year', type: 'ordinal' },
+    { field: 'measure', type: 'nominal' },
+    { field: 'usd', type: 'quantitative', format: ',' },
+    { field: 'titles', type: 'quantitative' },
+  ] as const;
+  const common = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: 'Revenue and budget by release year', subtitle: `run ${runId}` },
-    width: { step: 28 },
     height: 260,
     background: 'white',
-    data: { values: chartData(years) },
-    mark: { type: 'bar' },
-    encoding: {
-      x: { field: 'year', type: 'ordinal', title: CHART_AXIS.x },
-      xOffset: { field: 'measure', type: 'nominal', sort: ['Revenue', 'Budget'] },
-      y: { field: 'usd', type: 'quantitative', title: CHART_AXIS.y, axis: { format: '$~s', labelExpr: "replace(datum.label, 'G', 'B')" } },
-      color: {
-        field: 'measure',
-        type: 'nominal',
-        title: null,
-        sort: ['Revenue', 'Budget'],
-        scale: { range: ['#1f77b4', '#ff7f0e'] },
+    data: { values: data },
+  } as const;
+  if (bars) {
+    return {
+      ...common,
+      width: { step: 24 },
+      mark: { type: 'bar' },
+      encoding: {
+        x: { field: 'year', type: 'ordinal', title: CHART_AXIS.x, axis: { labelAngle: 0 } },
+        xOffset: { field: 'measure', type: 'nominal', sort: ['Revenue', 'Budget'] },
+        y,
+        color,
+        tooltip: [...tooltip],
       },
-      tooltip: [
-        { field: 'year', type: 'ordinal' },
-        { field: 'measure', type: 'nominal' },
-        { field: 'usd', type: 'quantitative', format: ',' },
-        { field: 'titles', type: 'quantitative' },
-      ],
+    };
+  }
+  return {
+    ...common,
+    width: LINE_WIDTH_PX,
+    mark: { type: 'line', point: { size: 12 } },
+    encoding: {
+      x: {
+        field: 'year',
+        type: 'quantitative',
+        title: CHART_AXIS.x,
+        scale: { zero: false, nice: false },
+        axis: { format: 'd', labelAngle: 0, tickMinStep: 1, values: decadeTicks(data) },
+      },
+      y,
+      color,
+      tooltip: [...tooltip],
     },
   };
+}
+
+/** One tick per decade (per 20 years past a century) across the data's years. */
+function decadeTicks(data: readonly ChartDatum[]): number[] {
+  const first = Math.min(...data.map((d) => d.year));
+  const last = Math.max(...data.map((d) => d.year));
+  const step = last - first > 100 ? 20 : 10;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(first / step) * step; t <= last; t += step) ticks.push(t);
+  return ticks;
 }
 
 /**

@@ -1,15 +1,14 @@
 /**
- * Reads a finished run back from the lake for `tmdb-fleet report`: the manifest
- * (`<S3_PREFIX>/_runs/<runId>/manifest.json`), then every object it lists as a stream
+ * Reads a finished run back from the lake for `tmdb-fleet report`: given its manifest
+ * (`lake/manifest.ts` readManifest), every object it lists as a stream
  * (gunzip, one JSON document per line via node:readline). Only a few numbers per title are
  * kept ({@link ReportRow}); documents are dropped as soon as they are read.
  */
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { FleetError, LakeError } from '../errors.js';
-import { manifestKey } from '../lake/keys.js';
+import type { Manifest } from '../lake/manifest.js';
 import type { ObjectStore } from '../lake/store.js';
-import type { Manifest } from '../workers/write.js';
 import type { ReportRow } from './stats.js';
 
 /** A run that cannot be reported on: no manifest yet (not finished) or unknown. */
@@ -22,34 +21,6 @@ export class RunNotReportableError extends FleetError {
 /** A title's compact row plus its display title (dropped by {@link collectRunRows} unless a leader). */
 export interface TitleFacts extends ReportRow {
   title: string | undefined;
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown; $metadata?: { httpStatusCode?: number } } | null;
-  return e?.code === 'ENOENT' || e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
-}
-
-/**
- * Reads a run's manifest.
- * @returns the manifest, or undefined when the run has none (it has not finished, or never ran).
- * @throws LakeError when the manifest exists but cannot be read or parsed; other store errors as thrown.
- */
-export async function readManifest(store: ObjectStore, prefix: string, runId: string): Promise<Manifest | undefined> {
-  const key = manifestKey(prefix, runId);
-  let bytes: Buffer;
-  try {
-    bytes = await store.get(key);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-  try {
-    const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
-    if (!Array.isArray(manifest.objects)) throw new Error('no "objects" list');
-    return manifest;
-  } catch (err) {
-    throw new LakeError(`manifest ${store.location}/${key} is not a run manifest: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -83,6 +54,44 @@ export function factsOf(doc: unknown, kind: string): TitleFacts {
 }
 
 /**
+ * Streams the non-empty lines of one gzipped JSON Lines data object (S3 GetObject body or a
+ * file stream, gunzip, node:readline), holding no more than a line at a time.
+ * @param runId - the run whose manifest lists the object (named in errors).
+ * @throws LakeError naming the object when it cannot be read or is not gzip.
+ */
+export async function* objectLines(store: ObjectStore, key: string, runId: string): AsyncGenerator<string> {
+  const where = `${store.location}/${key}`;
+  let source;
+  try {
+    source = await store.getStream(key);
+  } catch (err) {
+    throw new LakeError(`cannot read ${where} (listed in the manifest of ${runId}): ${(err as Error).message}`, { cause: err });
+  }
+  const gunzip = createGunzip();
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    gunzip.destroy();
+  };
+  source.on('error', fail);
+  gunzip.on('error', (err) => (failure ??= err));
+  source.pipe(gunzip);
+  const lines = createInterface({ input: gunzip, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) if (line.length > 0) yield line;
+  } catch (err) {
+    // readline passes on the gunzip's error (not gzip, truncated): name the object.
+    if (err instanceof LakeError) throw err;
+    throw new LakeError(`cannot read ${where}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    lines.close();
+    source.destroy();
+    gunzip.destroy();
+  }
+  if (failure) throw new LakeError(`cannot read ${where}: ${failure.message}`, { cause: failure });
+}
+
+/**
  * Streams the facts of every document of every object the manifest lists, one object at a
  * time, without holding any document longer than its own line.
  * @throws LakeError naming the object when it cannot be read, is not gzip, holds a line that is
@@ -91,45 +100,17 @@ export function factsOf(doc: unknown, kind: string): TitleFacts {
 export async function* streamRunTitles(store: ObjectStore, manifest: Manifest): AsyncGenerator<TitleFacts> {
   for (const object of manifest.objects) {
     const where = `${store.location}/${object.key}`;
-    let source;
-    try {
-      source = await store.getStream(object.key);
-    } catch (err) {
-      throw new LakeError(`cannot read ${where} (listed in the manifest of ${manifest.runId}): ${(err as Error).message}`, { cause: err });
-    }
-    const gunzip = createGunzip();
-    let failure: Error | undefined;
-    const fail = (err: Error) => {
-      failure ??= err;
-      gunzip.destroy();
-    };
-    source.on('error', fail);
-    gunzip.on('error', (err) => (failure ??= err));
-    source.pipe(gunzip);
-    const lines = createInterface({ input: gunzip, crlfDelay: Infinity });
     let count = 0;
-    try {
-      for await (const line of lines) {
-        if (line.length === 0) continue;
-        count++;
-        let doc: unknown;
-        try {
-          doc = JSON.parse(line);
-        } catch (err) {
-          throw new LakeError(`${where} line ${count} is not JSON`, { cause: err });
-        }
-        yield factsOf(doc, manifest.kind);
+    for await (const line of objectLines(store, object.key, manifest.runId)) {
+      count++;
+      let doc: unknown;
+      try {
+        doc = JSON.parse(line);
+      } catch (err) {
+        throw new LakeError(`${where} line ${count} is not JSON`, { cause: err });
       }
-    } catch (err) {
-      // readline passes on the gunzip's error (not gzip, truncated): name the object.
-      if (err instanceof LakeError) throw err;
-      throw new LakeError(`cannot read ${where}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      lines.close();
-      source.destroy();
-      gunzip.destroy();
+      yield factsOf(doc, manifest.kind);
     }
-    if (failure) throw new LakeError(`cannot read ${where}: ${failure.message}`, { cause: failure });
     if (count !== object.records) {
       throw new LakeError(`${where} holds ${count} records, its manifest says ${object.records}`);
     }

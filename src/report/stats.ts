@@ -11,7 +11,10 @@
  * - A title's release year is the year of `release_date` (movie) or `first_air_date` (tv); an
  *   empty or missing date counts towards `unknownYear` and is left out of by-year figures and the
  *   popularity/year correlation.
+ *
+ * The arithmetic (mean, sum, Pearson r) is simple-statistics'; this module decides what goes in.
  */
+import { max, mean as ssMean, min, sampleCorrelation, sum } from 'simple-statistics';
 
 /** The few numeric fields kept per title (one per document of the run). */
 export interface ReportRow {
@@ -36,33 +39,29 @@ export interface Correlation {
 }
 
 /**
- * Pearson product-moment correlation of two equally long series.
+ * Pearson product-moment correlation of two equally long series, by simple-statistics'
+ * `sampleCorrelation`, defined here also where the library's answer is not (n < 2 throws there,
+ * a constant series gives NaN).
  * @returns r and n; r is null when fewer than 2 pairs or a series is constant.
  * @throws RangeError when the series differ in length.
  */
 export function pearson(x: readonly number[], y: readonly number[]): Correlation {
   if (x.length !== y.length) throw new RangeError(`pearson: series lengths differ (${x.length} vs ${y.length})`);
   const n = x.length;
-  if (n < 2) return { r: null, n };
-  const mx = x.reduce((s, v) => s + v, 0) / n;
-  const my = y.reduce((s, v) => s + v, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i]! - mx;
-    const dy = y[i]! - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  if (sxx === 0 || syy === 0) return { r: null, n };
-  return { r: Math.max(-1, Math.min(1, sxy / Math.sqrt(sxx * syy))), n };
+  if (n < 2 || isConstant(x) || isConstant(y)) return { r: null, n };
+  const r = sampleCorrelation(x, y);
+  if (!Number.isFinite(r)) return { r: null, n };
+  return { r: Math.max(-1, Math.min(1, r)), n };
 }
 
-/** Arithmetic mean, or null for no values. */
+/** Whether every value of a non-empty series is the same (its variance is exactly zero). */
+function isConstant(values: readonly number[]): boolean {
+  return min(values) === max(values);
+}
+
+/** Arithmetic mean by simple-statistics, or null for no values. */
 export function mean(values: readonly number[]): number | null {
-  return values.length === 0 ? null : values.reduce((s, v) => s + v, 0) / values.length;
+  return values.length === 0 ? null : ssMean(values);
 }
 
 /** A money measure (budget or revenue) over a set of titles, zeros excluded. */
@@ -90,7 +89,7 @@ export function moneyStat(rows: readonly ReportRow[], field: 'budget' | 'revenue
     else if (v === 0) excludedZero++;
     else values.push(v);
   }
-  return { mean: mean(values), total: values.reduce((s, v) => s + v, 0), n: values.length, excludedZero, missing };
+  return { mean: mean(values), total: sum(values), n: values.length, excludedZero, missing };
 }
 
 /** Revenue and budget of the titles released in one year. */

@@ -8,12 +8,14 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
 import type { TmdbCredential } from '../config.js';
 import {
+  ConfigError,
   TmdbAuthError,
   TmdbNotFoundError,
   TmdbRequestError,
   TmdbTransientError,
 } from '../errors.js';
-import type { FleetRateLimiter } from './limiter.js';
+import type { ProcessMetrics } from '../metrics/process.js';
+import type { RequestGate } from './limiter.js';
 import type { TmdbErrorBody } from './types.js';
 
 /** Options of {@link TmdbClient}. */
@@ -21,7 +23,8 @@ export interface TmdbClientOptions {
   /** API base, e.g. https://api.themoviedb.org/3 */
   baseUrl: string;
   credential: TmdbCredential;
-  limiter: FleetRateLimiter;
+  /** The fleet's FleetRateLimiter (or, for a single request, SINGLE_REQUEST_GATE). */
+  limiter: RequestGate;
   /** `language` query parameter sent with every request, if set. */
   language?: string | undefined;
   /** undici headersTimeout and bodyTimeout, ms. */
@@ -30,6 +33,8 @@ export interface TmdbClientOptions {
   max429?: number;
   /** Called on every 429 (for metrics and logs). */
   on429?: (retryAfterMs: number) => void;
+  /** Where requests, latencies, limiter waits and 429 pauses are counted. */
+  metrics?: ProcessMetrics | undefined;
 }
 
 /** Query parameters of a TMDB request. */
@@ -68,15 +73,39 @@ export class TmdbClient {
     else url.searchParams.set('api_key', credential.key);
 
     const max429 = this.options.max429 ?? 20;
+    const metrics = this.options.metrics;
+    const endpoint = endpointTemplate(path);
     for (let hit = 0; ; hit++) {
-      const answer = await this.options.limiter.schedule(() => this.send(url, headers, path));
+      const asked = performance.now();
+      const answer = await this.options.limiter.schedule(() => {
+        metrics?.limiterWait((performance.now() - asked) / 1_000);
+        return this.send(url, headers, path, endpoint);
+      });
       if (answer.status !== 429) return this.interpret(answer, path);
       const retryAfterMs = parseRetryAfter(answer.retryAfter);
       this.options.on429?.(retryAfterMs);
+      metrics?.fleetPaused(retryAfterMs / 1_000);
       if (hit + 1 >= max429) {
         throw new TmdbTransientError(`TMDB answered 429 ${max429} times in a row for ${path}`, 429);
       }
       await this.options.limiter.pauseFleet(retryAfterMs);
+    }
+  }
+
+  /**
+   * Checks the base URL and the credential with one `GET /configuration` (TMDB's API
+   * configuration; it needs a valid credential and nothing else).
+   * @throws ConfigError naming TMDB_API_BASE_URL when it serves no TMDB API v3 there (404);
+   * TmdbAuthError (401); TmdbTransientError when TMDB cannot be reached.
+   */
+  async checkCredential(): Promise<void> {
+    try {
+      await this.get('/configuration');
+    } catch (err) {
+      if (!(err instanceof TmdbNotFoundError)) throw err;
+      throw new ConfigError(
+        `invalid configuration:\n  TMDB_API_BASE_URL=${JSON.stringify(this.options.baseUrl)} has no TMDB API v3 (GET /configuration answered 404): expected the API base, e.g. https://api.themoviedb.org/3`,
+      );
     }
   }
 
@@ -89,13 +118,17 @@ export class TmdbClient {
     url: URL,
     headers: Record<string, string>,
     path: string,
+    endpoint: string,
   ): Promise<{ status: number; text: string; retryAfter: string | undefined }> {
+    const started = performance.now();
     try {
       const res = await request(url, { method: 'GET', headers, dispatcher: this.agent });
       const text = await res.body.text();
+      this.options.metrics?.tmdbRequest(endpoint, res.statusCode, (performance.now() - started) / 1_000);
       const ra = res.headers['retry-after'];
       return { status: res.statusCode, text, retryAfter: Array.isArray(ra) ? ra[0] : ra };
     } catch (err) {
+      this.options.metrics?.tmdbRequest(endpoint, 'error', (performance.now() - started) / 1_000);
       const code = err instanceof undiciErrors.UndiciError ? err.code : (err as { code?: string }).code;
       throw new TmdbTransientError(`TMDB request for ${path} failed: ${code ?? String(err)}`, undefined, {
         cause: err,
@@ -135,6 +168,19 @@ function parseErrorBody(text: string): TmdbErrorBody {
   } catch {
     return {};
   }
+}
+
+/**
+ * The endpoint of a request path as a template with bounded values, for metric labels:
+ * numeric segments become `{id}` and a find's external id `{external_id}`, e.g.
+ * `/movie/550` → `/movie/{id}`, `/find/tt0137523` → `/find/{external_id}`; `/discover/movie`
+ * stays as it is.
+ */
+export function endpointTemplate(path: string): string {
+  const segments = path.split('?', 1)[0]?.split('/') ?? [];
+  return segments
+    .map((segment, i) => (segments[i - 1] === 'find' ? '{external_id}' : /\d/.test(segment) ? '{id}' : segment))
+    .join('/');
 }
 
 /** Retry-After in seconds (TMDB) or an HTTP date → ms; a default when missing or unreadable. */

@@ -1,5 +1,5 @@
 /**
- * Shapes of the TMDB API v3 responses the fleet reads (see ../shared/fixtures/tmdb). Only the
+ * Shapes of the TMDB API v3 responses the fleet reads (see src/sandbox/fixtures/tmdb). Only the
  * fields we act on are typed; documents are stored as TMDB sent them.
  */
 
@@ -29,6 +29,13 @@ export const MAX_PAGES = 500;
 export const PAGE_SIZE = 20;
 /** The most results one discover query can reach: 500 pages × 20. */
 export const MAX_RESULTS = MAX_PAGES * PAGE_SIZE;
+/** Results per page of `GET /movie/changes` and `GET /tv/changes`. */
+export const CHANGES_PAGE_SIZE = 100;
+
+/** Results per page of a run's listing: 100 for the changes feed, else 20 (discover, search). */
+export function pageSizeOf(source: string | undefined): number {
+  return source === 'changes' ? CHANGES_PAGE_SIZE : PAGE_SIZE;
+}
 
 /** Checks the shape of a discover page. */
 export function isDiscoverPage(value: unknown): value is DiscoverPage {

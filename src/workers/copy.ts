@@ -4,21 +4,18 @@
  * (same size and ETag) is skipped, so a replayed event or a re-run copies nothing twice; a
  * source deleted since it was listed is skipped too. Then CopyObject (multipart above 5 GiB,
  * see lake/s3-copy.ts), the outcome recorded in the run (`:copies`), and the run's planned key
- * marked done — the last one enqueues the run's final write job (the manifest).
+ * marked done — the last one enqueues the run's final write job (the manifest). S3 refusing for
+ * good (403, 400) gives up at once; other errors are retried with backoff.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Fleet } from '../fleet.js';
-import { copyPlanKey, type CopyJobData } from '../copy-jobs.js';
+import { PermanentS3Error } from '../errors.js';
+import { copyPlanKey, type CopyJobData } from '../jobs/copy.js';
+import { enqueueFinal } from '../jobs/write.js';
 import { createS3Client } from '../lake/store.js';
-import {
-  copyObject,
-  headObject,
-  isPermanentS3Error,
-  sameObject,
-  type CopyOptions,
-} from '../lake/s3-copy.js';
-import type { CopyRecord } from '../runs.js';
-import { enqueueFinal, isLastAttempt, runInfo, workerOptions } from './job-support.js';
+import { copyObject, headObject, isPermanentS3Error, sameObject, type CopyOptions } from '../lake/s3-copy.js';
+import type { CopyRecord } from '../runs/types.js';
+import { createQueueWorker, handleJobError, notRunning, runInfo } from './job-support.js';
 
 /**
  * Creates the copy worker, with its own S3 client (endpoint, region and credentials from the
@@ -27,11 +24,7 @@ import { enqueueFinal, isLastAttempt, runInfo, workerOptions } from './job-suppo
  */
 export function createCopyWorker(fleet: Fleet, concurrency: number, copyOptions: CopyOptions = {}): Worker<CopyJobData> {
   const client = createS3Client(fleet.config.s3);
-  const worker = new Worker<CopyJobData>(
-    'copy',
-    async (job) => processCopy(fleet, client, job, copyOptions),
-    workerOptions(fleet, concurrency),
-  );
+  const worker = createQueueWorker(fleet, 'copy', concurrency, (job) => processCopy(fleet, client, job, copyOptions));
   worker.on('closed', () => client.destroy());
   return worker;
 }
@@ -44,13 +37,13 @@ async function processCopy(
 ): Promise<string> {
   const d = job.data;
   const run = await runInfo(fleet, d.runId);
-  if (run.state !== 'running') return `skipped: run is ${run.state}`;
+  if (run.state !== 'running') return notRunning(d.runId, run.state);
   const src = { bucket: d.srcBucket, key: d.srcKey };
   const dst = { bucket: d.dstBucket, key: d.dstKey };
   const record = (r: Omit<CopyRecord, 'source' | 'destination'>) =>
     fleet.runs.recordCopy(d.runId, { source: d.srcKey, destination: d.dstKey, ...r });
-  const done = async (failed = false) => {
-    if (await fleet.runs.pageDone(d.runId, copyPlanKey(d.srcKey), failed)) await enqueueFinal(fleet, d.runId);
+  const done = async () => {
+    if (await fleet.runs.pageDone(d.runId, copyPlanKey(d.srcKey))) await enqueueFinal(fleet, d.runId);
   };
   try {
     const info = await headObject(client, src);
@@ -70,18 +63,9 @@ async function processCopy(
     fleet.log.debug({ runId: d.runId, src: d.srcKey, dst: d.dstKey, multipart: res.multipart }, 'object copied');
     return res.multipart ? 'copied (multipart)' : 'copied';
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const permanent = isPermanentS3Error(err);
-    if (permanent || isLastAttempt(job)) {
-      await record({ status: 'failed', size: 0, etag: d.etag, reason: message });
-      await done(true);
-      fleet.log.error(
-        { runId: d.runId, jobId: job.id, src: `s3://${d.srcBucket}/${d.srcKey}`, attempts: job.attemptsMade + 1 },
-        `copy gave up: ${message}`,
-      );
-      throw permanent ? new UnrecoverableError(message) : err;
-    }
-    fleet.log.warn({ runId: d.runId, jobId: job.id, attempt: job.attemptsMade + 1 }, `copy will retry: ${message}`);
-    throw err;
+    const cause = isPermanentS3Error(err)
+      ? new PermanentS3Error(`copy of s3://${d.srcBucket}/${d.srcKey}: ${(err as Error).message}`, { cause: err })
+      : err;
+    return handleJobError(fleet, job, { queue: 'copy', data: d }, cause);
   }
 }

@@ -1,33 +1,43 @@
 /**
- * What every worker needs around a job: the run's parameters and state (cached briefly, so a
- * job costs no extra Redis round trip on the hot path), the final write job, and the mapping
- * of error classes to what happens next.
+ * What every worker needs around a job: the run's parameters and state (cached briefly by
+ * lru-cache, so a job costs no extra Redis round trip on the hot path), BullMQ worker options,
+ * and the one mapping of an error's consequence (`errors.ts`) to what the job does next.
  */
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { LRUCache } from 'lru-cache';
 import type { Fleet } from '../fleet.js';
-import { TmdbAuthError, TmdbRequestError } from '../errors.js';
-import type { RunParams, RunState } from '../runs.js';
+import { consequenceOf } from '../errors.js';
+import { giveUp, type QueuedJob } from '../jobs/give-up.js';
+import type { RunInfo } from '../runs/lifecycle.js';
+import type { JobDataByQueue } from '../jobs/give-up.js';
+import type { QueueName } from '../queues.js';
 
 /** How long a process trusts its cached copy of a run's state, ms. */
 const RUN_INFO_TTL_MS = 1_000;
-const cache = new Map<string, { at: number; info: { params: RunParams; state: RunState; lakePrefix: string } }>();
+const cache = new LRUCache<string, RunInfo>({ max: 1_000, ttl: RUN_INFO_TTL_MS });
 
-/** A run's parameters, state and lake prefix, cached for {@link RUN_INFO_TTL_MS}. */
-export async function runInfo(
-  fleet: Fleet,
-  runId: string,
-): Promise<{ params: RunParams; state: RunState; lakePrefix: string }> {
+/**
+ * A run's parameters, state and lake prefix. A running run is cached for
+ * {@link RUN_INFO_TTL_MS} (the hot path); any other state is read afresh, so a run reopened by
+ * a resume is never taken for failed.
+ */
+export async function runInfo(fleet: Fleet, runId: string): Promise<RunInfo> {
   const hit = cache.get(runId);
-  if (hit && Date.now() - hit.at < RUN_INFO_TTL_MS) return hit.info;
+  if (hit) return hit;
   const info = await fleet.runs.describe(runId);
-  cache.set(runId, { at: Date.now(), info });
-  if (cache.size > 1_000) cache.delete(cache.keys().next().value as string);
+  if (info.state === 'running') cache.set(runId, info);
   return info;
 }
 
-/** Enqueues the run's final write job (flush, open batches, manifest), once. */
-export async function enqueueFinal(fleet: Fleet, runId: string): Promise<void> {
-  await fleet.queues.write.add('final', { runId, mode: 'final' }, { jobId: `final.${runId}` });
+/**
+ * What a job of a run that is not running does: skips (its run was cancelled, completed or is
+ * finalizing), or — when the run failed — stays failed in its queue, a dead letter that
+ * `backfill --resume` retries.
+ * @throws UnrecoverableError for a failed run.
+ */
+export function notRunning(runId: string, state: RunInfo['state']): string {
+  if (state === 'failed') throw new UnrecoverableError(`run ${runId} failed: kept as a dead letter for a resume`);
+  return `skipped: run is ${state}`;
 }
 
 /** True when this attempt is the job's last one. */
@@ -36,46 +46,67 @@ export function isLastAttempt(job: Job): boolean {
 }
 
 /**
- * Decides what a failed job does next, by error class:
- * - TmdbAuthError: fails the whole run now (no retry anywhere);
- * - TmdbRequestError: our request is wrong; gives up now;
- * - anything else: retried by the queue with backoff; on the last attempt gives up.
- * Giving up runs `onGiveUp` (count the title or page as failed) and leaves the job failed in
- * its queue: a dead letter, visible and retryable in Bull Board.
+ * Decides what a failed job does next, by the error's consequence:
+ * - `fail-run`: fails the whole run now (no retry anywhere);
+ * - `give-up`, or `retry` on the last attempt: records the job's item as failed for good
+ *   (`jobs/give-up.ts`) and leaves the job failed in its queue: a dead letter, visible and
+ *   retryable in Bull Board;
+ * - `retry`: the queue retries with backoff.
  * @throws always: the error (or an UnrecoverableError wrapping it) for BullMQ.
  */
-export async function handleJobError(
-  fleet: Fleet,
-  job: Job,
-  runId: string,
-  err: unknown,
-  onGiveUp: () => Promise<void>,
-): Promise<never> {
+export async function handleJobError(fleet: Fleet, job: Job, queued: Exclude<QueuedJob, { queue: 'schedule' }>, err: unknown): Promise<never> {
+  const runId = queued.data.runId;
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: string }).code;
-  if (err instanceof TmdbAuthError) {
+  const consequence = consequenceOf(err);
+  if (consequence === 'fail-run') {
     if (await fleet.runs.fail(runId, message)) fleet.log.error({ runId, code }, message);
     cache.delete(runId);
     throw new UnrecoverableError(message);
   }
-  if (err instanceof TmdbRequestError || isLastAttempt(job)) {
-    await onGiveUp();
+  if (consequence === 'give-up' || isLastAttempt(job)) {
+    await giveUp(fleet, queued, message);
     fleet.log.error({ runId, jobId: job.id, code, attempts: job.attemptsMade + 1 }, `job gave up: ${message}`);
-    throw err instanceof TmdbRequestError ? new UnrecoverableError(message) : err;
+    throw consequence === 'give-up' ? new UnrecoverableError(message) : err;
   }
   fleet.log.warn({ runId, jobId: job.id, code, attempt: job.attemptsMade + 1 }, `job will retry: ${message}`);
   throw err;
 }
 
-/** BullMQ worker options shared by every queue: lock and stalled-job settings. */
-export function workerOptions(fleet: Fleet, concurrency: number) {
-  return {
+/** A job processor: returns what it did (kept as the job's return value). */
+export type Processor<Q extends QueueName> = (job: Job<JobDataByQueue[Q]>, token: string | undefined) => Promise<string>;
+
+/**
+ * Lock of an active job, ms: BullMQ renews it every half of this for every job a live worker
+ * holds, so only an event loop blocked longer than 3 s (we never block that long: no job does
+ * CPU work above milliseconds) or a dead process lets it lapse.
+ */
+export const JOB_LOCK_MS = 6_000;
+
+/**
+ * How often each worker looks for active jobs whose lock lapsed and moves them back to wait, ms.
+ * A SIGKILLed worker's jobs are back in work within JOB_LOCK_MS + JOB_STALLED_CHECK_MS (8 s;
+ * `test/faults/recovery.test.ts` holds it to 10 s).
+ */
+export const JOB_STALLED_CHECK_MS = 2_000;
+
+/**
+ * Creates the BullMQ worker of a queue with the options every queue shares: lock and
+ * stalled-job settings ({@link JOB_LOCK_MS}, {@link JOB_STALLED_CHECK_MS}; a job stalled 3
+ * times fails: a dead letter).
+ */
+export function createQueueWorker<Q extends QueueName>(
+  fleet: Fleet,
+  queue: Q,
+  concurrency: number,
+  processor: Processor<Q>,
+): Worker<JobDataByQueue[Q]> {
+  return new Worker<JobDataByQueue[Q]>(queue, processor, {
     connection: fleet.redis,
     prefix: fleet.config.redis.prefix,
     concurrency,
-    // A SIGKILLed worker's jobs come back after at most lockDuration + stalledInterval.
-    lockDuration: 15_000,
-    stalledInterval: 5_000,
+    lockDuration: JOB_LOCK_MS,
+    stalledInterval: JOB_STALLED_CHECK_MS,
     maxStalledCount: 3,
-  };
+  });
 }

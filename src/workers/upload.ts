@@ -4,7 +4,7 @@
  * skips it when the same bytes already sit at its key; else streams it to the lake (multipart,
  * SHA-256 checksum per part) and checks what landed (HeadObject: size, `x-amz-meta-sha256`, S3's
  * own checksum when the store keeps one). Records the outcome in the run (`:files`) and marks the
- * file's page (`file#<name>`) done; the last file enqueues the final write job (manifest).
+ * file's plan key (`file#<name>`) done; the last file enqueues the final write job (manifest).
  *
  * Files are local to the machine that ran `tmdb-fleet upload`: a worker on another host hands
  * the job back (delayed) instead of reading a path that is not its own.
@@ -12,50 +12,15 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, type Job, type Worker } from 'bullmq';
 import type { Fleet } from '../fleet.js';
 import { IntegrityError, LocalFileError } from '../errors.js';
+import { filePlanKey, type UploadJobData } from '../jobs/upload.js';
+import { enqueueFinal } from '../jobs/write.js';
 import { scanFile, type FileScan } from '../lake/file-scan.js';
 import type { ObjectHead } from '../lake/store.js';
-import { enqueueFinal, handleJobError, runInfo, workerOptions } from './job-support.js';
-
-/** Data of an upload job: one local file. */
-export interface UploadJobData {
-  runId: string;
-  /** Absolute path on the host that enqueued the job. */
-  path: string;
-  /** File name: the last segment of the key, and the file's id in the run. */
-  name: string;
-  /** Object key, `<prefix>/<dataset>/<YYYY>/<MM>/<DD>/<name>`. */
-  key: string;
-  /** `os.hostname()` of the machine the file is on. */
-  host: string;
-  /** `csv`: delimited text, rows checked and counted; `raw`: bytes as they are. */
-  format: 'csv' | 'raw';
-  /** Field delimiter of `csv` files. */
-  delimiter: string;
-}
-
-/** What happened to one file, as the run and its manifest list it. */
-export interface UploadedFile {
-  name: string;
-  key: string;
-  /** Bytes. */
-  bytes: number;
-  /** Data rows, header excluded (csv only). */
-  rows?: number;
-  /** SHA-256 of the file, hex (also the object's `x-amz-meta-sha256`). */
-  sha256: string;
-  /** The S3 `ChecksumSHA256` of the object (`<base64>-<parts>` when multipart). */
-  checksum: string;
-  status: 'uploaded' | 'skipped' | 'failed';
-  error?: string;
-}
-
-/** The page key of a file in the run's `:pages` hash. */
-export function filePageKey(name: string): string {
-  return `file#${name}`;
-}
+import type { UploadedFile } from '../runs/types.js';
+import { createQueueWorker, handleJobError, notRunning, runInfo } from './job-support.js';
 
 /** Smallest multipart part, bytes (S3's minimum, 5 MiB: 300 MB in ~58 parts; smaller parts, less memory). */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -74,17 +39,13 @@ export function partSizeFor(size: number): number {
 
 /** Creates the upload worker. */
 export function createUploadWorker(fleet: Fleet, concurrency: number): Worker<UploadJobData> {
-  return new Worker<UploadJobData>(
-    'upload',
-    async (job, token) => processUpload(fleet, job, token),
-    workerOptions(fleet, concurrency),
-  );
+  return createQueueWorker(fleet, 'upload', concurrency, (job, token) => processUpload(fleet, job, token));
 }
 
 async function processUpload(fleet: Fleet, job: Job<UploadJobData>, token: string | undefined): Promise<string> {
   const d = job.data;
   const run = await runInfo(fleet, d.runId);
-  if (run.state !== 'running') return `skipped: run is ${run.state}`;
+  if (run.state !== 'running') return notRunning(d.runId, run.state);
   if (d.host !== hostname()) {
     // Not this machine's file: hand the job back for a worker on its host.
     await job.moveToDelayed(Date.now() + 5_000, token);
@@ -92,31 +53,14 @@ async function processUpload(fleet: Fleet, job: Job<UploadJobData>, token: strin
   }
   try {
     const result = await uploadFile(fleet, job);
-    await fleet.runs.recordFile(d.runId, d.name, JSON.stringify(result));
-    if (await fleet.runs.pageDone(d.runId, filePageKey(d.name))) await enqueueFinal(fleet, d.runId);
+    await fleet.runs.recordFile(d.runId, result);
+    if (await fleet.runs.pageDone(d.runId, filePlanKey(d.name))) await enqueueFinal(fleet, d.runId);
     fleet.log.info({ runId: d.runId, key: d.key, status: result.status, bytes: result.bytes, rows: result.rows }, `file ${result.status}`);
     return result.status;
   } catch (err) {
-    const giveUp = async () => {
-      const failed: UploadedFile = {
-        name: d.name,
-        key: d.key,
-        bytes: 0,
-        sha256: '',
-        checksum: '',
-        status: 'failed',
-        error: err instanceof Error ? err.message : String(err),
-      };
-      await fleet.runs.recordFile(d.runId, d.name, JSON.stringify(failed));
-      if (await fleet.runs.pageDone(d.runId, filePageKey(d.name), true)) await enqueueFinal(fleet, d.runId);
-    };
-    if (err instanceof LocalFileError) {
-      // Retrying cannot make a missing file appear or a malformed row parse.
-      await giveUp();
-      fleet.log.error({ runId: d.runId, jobId: job.id, code: err.code }, `file gave up: ${err.message}`);
-      throw new UnrecoverableError(err.message);
-    }
-    return handleJobError(fleet, job, d.runId, err, giveUp);
+    // A LocalFileError gives up at once: retrying cannot make a missing file appear or a
+    // malformed row parse. The failed file is recorded by jobs/give-up.ts.
+    return handleJobError(fleet, job, { queue: 'upload', data: d }, err);
   }
 }
 

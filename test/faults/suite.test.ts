@@ -5,20 +5,26 @@
  * dropping connections, S3 (s3rver behind a fault proxy) answering SlowDown, 500, resets or
  * nothing at all — then reads the raw zone back object by object. One line per scenario: faults
  * injected, titles expected, landed, lost, duplicated. Every scenario must end with 0 lost and
- * 0 duplicated.
+ * 0 duplicated, and must prove its faults were injected (counters of the fake TMDB and the S3
+ * fault proxy, kills of live workers).
+ *
+ * Kill moments and victims come from a seeded PRNG: FAULT_SUITE_SEED=<n> replays them (the suite
+ * prints the seed it used; unset, it draws one).
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startS3Server, s3Env, type S3Server } from '../support/s3-server.js';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy.js';
-import { startFakeTmdb, type FakeTmdb } from '../support/fake-tmdb.js';
+import { startFakeTmdb, type FakeTmdb } from '../../src/sandbox/server.js';
 import { lastJsonLine, runCli, startWorker, type WorkerProcess } from '../support/fleet-process.js';
 import { readRun } from '../support/lake-reader.js';
-import { RunStore, type RunSummary } from '../../src/runs.js';
+import { openRunStore } from '../../src/runs/store.js';
+import type { RunSummary } from '../../src/runs/types.js';
 import { loadConfig } from '../../src/config.js';
 import { closeQueues, openQueues } from '../../src/queues.js';
+import { mulberry32 } from '../../src/sandbox/prng.js';
 
 const BUCKET = 'fault-suite';
 const TITLES = 2_000;
@@ -32,6 +38,15 @@ let tmdb: FakeTmdb;
 let workers: WorkerProcess[] = [];
 const rows: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Seed of the kill plans: FAULT_SUITE_SEED, or a fresh one (printed, so a failure replays). */
+const SEED = (() => {
+  const given = process.env.FAULT_SUITE_SEED;
+  if (given === undefined || given === '') return randomInt(2 ** 31);
+  if (!/^\d+$/.test(given)) throw new Error(`FAULT_SUITE_SEED="${given}": expected a whole number`);
+  return Number(given);
+})();
+process.stdout.write(`fault suite: FAULT_SUITE_SEED=${SEED} (set it to replay the kill moments and victims)\n`);
 
 beforeAll(async () => {
   redis = await startRedisServer({ appendonly: true, appendfsync: 'always' });
@@ -53,7 +68,7 @@ afterAll(async () => {
     '|---|---|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
-  process.stdout.write(`\nFault suite\n${table}\n`);
+  process.stdout.write(`\nFault suite (FAULT_SUITE_SEED=${SEED})\n${table}\n`);
   await tmdb?.close();
   await proxy?.close();
   await s3?.close();
@@ -93,7 +108,7 @@ async function followRun(
   during: (s: RunSummary) => Promise<void> = async () => undefined,
 ): Promise<RunSummary> {
   const client = new Redis(env.REDIS_URL ?? '', { maxRetriesPerRequest: null });
-  const runs = new RunStore(client, env.REDIS_PREFIX ?? '');
+  const runs = openRunStore(client, env.REDIS_PREFIX ?? '');
   try {
     const deadline = Date.now() + 180_000;
     for (;;) {
@@ -119,29 +134,58 @@ async function verify(scenario: string, faults: string, env: Record<string, stri
   expect({ lost, duplicated, landed: lake.idCounts.size }).toEqual({ lost: 0, duplicated: 0, landed: expected.length });
   expect(lake.manifest.objects.map((o) => o.key).sort()).toEqual(lake.keys);
   expect(lake.manifest.objects.reduce((n, o) => n + o.records, 0)).toBe(expected.length);
+  // The run audits itself clean, and `verify` re-reading it from the lake agrees.
+  const checked = await runCli(['verify', runId, '--json'], direct);
+  expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+  expect(lastJsonLine<{ verdict: string }>(checked.stdout).verdict).toBe('clean');
 }
 
-/** Kills a random worker and starts a new one in its place. */
-async function killOne(env: Record<string, string>): Promise<void> {
-  const victim = Math.floor(Math.random() * workers.length);
-  await workers[victim]?.kill();
-  workers[victim] = startWorker(env);
+/**
+ * A plan of `count` worker kills for one scenario, drawn from the suite's seed and the
+ * scenario's name: each kill happens at a random share of the run's titles done (between 2 %
+ * and 60 %, so the run is still going) and hits a random worker, which is replaced at once.
+ * {@link KillPlan.during} is given to {@link followRun}; `performed` counts kills of workers
+ * that were alive.
+ */
+interface KillPlan {
+  during: (s: RunSummary) => Promise<void>;
+  readonly performed: number;
+  readonly planned: number;
+}
+
+function killPlan(scenario: string, count: number, env: Record<string, string>): KillPlan {
+  const rand = mulberry32(SEED ^ [...scenario].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+  const moments = Array.from({ length: count }, () => 0.02 + rand() * 0.58).sort((a, b) => a - b);
+  let performed = 0;
+  return {
+    planned: count,
+    get performed() {
+      return performed;
+    },
+    async during(s) {
+      const done = s.fetched + s.notFound + s.failed;
+      const next = moments[0];
+      // One kill a poll (500 ms): moments crossed together are spread over the next polls.
+      if (next === undefined || s.state !== 'running' || done < next * TITLES) return;
+      moments.shift();
+      const victim = Math.floor(rand() * workers.length);
+      const w = workers[victim];
+      if (w && w.child.exitCode === null && w.child.signalCode === null) performed++;
+      await w?.kill();
+      workers[victim] = startWorker(env);
+    },
+  };
 }
 
 it('workers SIGKILLed at random moments and replaced', async () => {
   const env = fleetEnv();
   workers = [startWorker(env), startWorker(env)];
+  const kills = killPlan('worker SIGKILL', 6, env);
   const runId = await startRun(env);
-  let kills = 0;
-  const s = await followRun(env, runId, async (summary) => {
-    if (kills < 6 && summary.state === 'running' && Math.random() < 0.6) {
-      await killOne(env);
-      kills++;
-    }
-  });
+  const s = await followRun(env, runId, kills.during);
   expect(s.state, s.error).toBe('completed');
-  expect(kills).toBeGreaterThanOrEqual(2);
-  await verify('worker SIGKILL', `${kills} workers killed`, env, runId);
+  expect(kills.performed, `FAULT_SUITE_SEED=${SEED}`).toBe(kills.planned);
+  await verify('worker SIGKILL', `${kills.performed} workers killed`, env, runId);
 });
 
 it('Redis killed mid-run and restarted from its AOF 30 s later', async () => {
@@ -156,6 +200,55 @@ it('Redis killed mid-run and restarted from its AOF 30 s later', async () => {
   expect(s.state, s.error).toBe('completed');
   for (const w of workers) expect(w.child.exitCode, w.output()).toBeNull();
   await verify('Redis restart', 'Redis down 30 s (SIGKILL, AOF fsync always)', env, runId);
+});
+
+/**
+ * Redis forgets its last seconds (AOF everysec, a failover to a lagging replica): stopped and
+ * restarted from a copy of its AOF taken 3 s earlier. Those seconds trickled (TMDB slowed), so
+ * they wrote many small tail objects; after the rollback the same titles come back fast, in
+ * full batches, under the same sequence numbers: a plain PUT would overwrite some of the
+ * forgotten objects and leave the others as duplicates. Create-only keys and reconciling with
+ * the lake land each title once.
+ */
+it('Redis rolled back to a copy of its AOF taken 3 s earlier: object keys are never reused', async () => {
+  const env = fleetEnv({ TMDB_TIMEOUT_MS: '10000', LOG_LEVEL: 'warn' });
+  workers = [startWorker(env), startWorker(env)];
+  const runId = await startRun(env);
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  client.on('error', () => undefined); // refused while Redis restarts
+  const runs = openRunStore(client, env.REDIS_PREFIX ?? '');
+  let copied: RunSummary;
+  let lost: RunSummary;
+  try {
+    const deadline = Date.now() + 60_000;
+    while ((await runs.summary(runId)).fetched < TITLES - 200) {
+      if (Date.now() > deadline) throw new Error('the run did not reach its last 200 titles within 60 s');
+      await sleep(50);
+    }
+    tmdb.configure({ latencyMs: [100, 1_500] });
+    const snapshot = await redis.snapshot();
+    copied = await runs.summary(runId);
+    await sleep(3_000);
+    lost = await runs.summary(runId);
+    tmdb.configure({ latencyMs: 0 });
+    await redis.restartFrom(snapshot);
+    // What Redis acknowledged in those 3 s is gone: its object count went back.
+    expect((await runs.summary(runId)).objects).toBeLessThan(lost.objects);
+  } finally {
+    client.disconnect();
+  }
+  expect(lost.objects - copied.objects).toBeGreaterThanOrEqual(5);
+  const s = await followRun(env, runId);
+  expect(s.state, s.error).toBe('completed');
+  for (const w of workers) expect(w.child.exitCode, w.output()).toBeNull();
+  const refused = s3.puts().filter((p) => p.status === 412 && p.path.includes(runId)).length;
+  const reconciled = workers.filter((w) => w.output().includes('run reconciled with the lake')).length;
+  await verify(
+    'Redis rollback',
+    `Redis restarted from a copy of its AOF taken 3 s earlier (${lost.objects - copied.objects} objects forgotten); ${refused} create-only PUTs refused, ${reconciled} processes reconciled`,
+    env,
+    runId,
+  );
 });
 
 it('TMDB answering 5xx, garbage bodies, dropped and hanging connections', async () => {
@@ -200,10 +293,11 @@ it('S3 down longer than the retry budget: documents stay staged, resume finishes
   const config = loadConfig(env);
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queues = openQueues(config, client);
-  const runs = new RunStore(client, config.redis.prefix);
+  const runs = openRunStore(client, config.redis.prefix);
   try {
-    // Every title fetched; the final write job gave up (a dead letter); nothing is lost.
-    const deadline = Date.now() + 120_000;
+    // Every title fetched; the final write job gave up (a dead letter); nothing is lost. The
+    // deadline stays under the test's timeout, so a hang reports the run's summary.
+    const deadline = Date.now() + 90_000;
     while ((await (await queues.write.getJob(`final.${runId}`))?.getState()) !== 'failed') {
       if (Date.now() > deadline) throw new Error(`final job never failed: ${JSON.stringify(await runs.summary(runId))}`);
       await sleep(500);
@@ -225,23 +319,38 @@ it('S3 down longer than the retry budget: documents stay staged, resume finishes
 
 it('everything at once: worker kills, TMDB faults and S3 faults', async () => {
   tmdb.configure({ errorRate: 0.03, garbageRate: 0.01, dropRate: 0.01, latencyMs: [0, 10] });
-  proxy.configure({ slowDownRate: 0.05, errorRate: 0.03, resetRate: 0.03 });
+  // Seed 8 restarts the proxy's fault sequence: none in its first 9 requests (the HeadBucket
+  // pre-flights), then 500 at the 10th, a reset at the 18th, SlowDown at the 20th; a run writes
+  // at least 50 objects, so every kind is injected into the write path.
+  proxy.configure({ slowDownRate: 0.05, errorRate: 0.03, resetRate: 0.03, seed: 8 });
   tmdb.resetStats();
   const before = proxy.injected();
   const env = fleetEnv();
   workers = [startWorker(env), startWorker(env), startWorker(env)];
+  const kills = killPlan('combined', 5, env);
   const runId = await startRun(env);
-  let kills = 0;
-  const s = await followRun(env, runId, async (summary) => {
-    if (kills < 5 && summary.state === 'running' && Math.random() < 0.5) {
-      await killOne(env);
-      kills++;
-    }
-  });
+  const s = await followRun(env, runId, kills.during);
   expect(s.state, s.error).toBe('completed');
   const b = tmdb.stats().byStatus;
   const after = proxy.injected();
-  const tmdbFaults = (b['500'] ?? 0) + (b['502'] ?? 0) + (b['503'] ?? 0) + (b.garbage ?? 0) + (b.dropped ?? 0);
-  const s3Faults = after.slowDown - before.slowDown + after.error - before.error + after.reset - before.reset;
-  await verify('combined', `${kills} kills, ${tmdbFaults} TMDB faults, ${s3Faults} S3 faults`, env, runId);
+  const injected = {
+    kills: kills.performed,
+    tmdb5xx: (b['500'] ?? 0) + (b['502'] ?? 0) + (b['503'] ?? 0),
+    tmdbGarbage: b.garbage ?? 0,
+    tmdbDropped: b.dropped ?? 0,
+    s3SlowDown: after.slowDown - before.slowDown,
+    s3Error: after.error - before.error,
+    s3Reset: after.reset - before.reset,
+  };
+  for (const [kind, n] of Object.entries(injected)) expect(n, `${kind} injected (FAULT_SUITE_SEED=${SEED})`).toBeGreaterThan(0);
+  expect(kills.performed).toBe(kills.planned);
+  const tmdbFaults = injected.tmdb5xx + injected.tmdbGarbage + injected.tmdbDropped;
+  const s3Faults = injected.s3SlowDown + injected.s3Error + injected.s3Reset;
+  await verify(
+    'combined',
+    `${kills.performed} kills, ${tmdbFaults} TMDB faults (${injected.tmdb5xx} 5xx, ${injected.tmdbGarbage} garbage, ${injected.tmdbDropped} dropped), ` +
+      `${s3Faults} S3 faults (${injected.s3SlowDown} SlowDown, ${injected.s3Error} 500, ${injected.s3Reset} resets)`,
+    env,
+    runId,
+  );
 });

@@ -37,6 +37,22 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
 }
 
+/** `kill` (SIGKILL) and `stop` (SIGTERM, resolving to the exit code) of a spawned process. */
+export function controls(child: ChildProcess, exited: Promise<unknown[]>): Pick<WorkerProcess, 'kill' | 'stop'> {
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    async kill() {
+      if (alive()) child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (alive()) child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
 /** Starts `tmdb-fleet worker ...args` with `env` added to the current environment. */
 export function startWorker(env: Record<string, string>, args: string[] = []): WorkerProcess {
   const child = spawn(process.execPath, cliArgs('worker', ...args), {
@@ -50,15 +66,7 @@ export function startWorker(env: Record<string, string>, args: string[] = []): W
   return {
     child,
     output: () => out,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
+    ...controls(child, exited),
   };
 }
 
@@ -69,9 +77,26 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `tmdb-fleet ...args` to completion (killed after `timeoutMs`). */
-export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+/** A one-shot CLI command running in the background. */
+export interface CliProcess {
+  child: ChildProcess;
+  /** stdout so far. */
+  stdout(): string;
+  /** stderr so far. */
+  stderr(): string;
+  /** Resolves when the process exits (SIGKILLed after the timeout). */
+  result: Promise<CliResult>;
+}
+
+/** Starts `tmdb-fleet ...args` without waiting for it (killed after `timeoutMs`), in `options.cwd` if given. */
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+  options: { cwd?: string } = {},
+): CliProcess {
   const child = spawn(process.execPath, cliArgs(...args), {
+    cwd: options.cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -80,13 +105,62 @@ export async function runCli(args: string[], env: Record<string, string>, timeou
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  const result = (async () => {
+    // 'close': the process exited and its stdout and stderr are fully read.
+    const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  })();
+  return { child, stdout: () => stdout, stderr: () => stderr, result };
+}
+
+/** Runs `tmdb-fleet ...args` to completion (killed after `timeoutMs`), in `options.cwd` if given. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+  options: { cwd?: string } = {},
+): Promise<CliResult> {
+  return startCli(args, env, timeoutMs, options).result;
 }
 
 /** The JSON object on the last non-empty line of a command's stdout. */
 export function lastJsonLine<T = Record<string, unknown>>(stdout: string): T {
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1] ?? '{}') as T;
+}
+
+/** A running `tmdb-fleet dashboard` process and the URL it said it listens on. */
+export interface DashboardProcess extends WorkerProcess {
+  url: string;
+}
+
+/** Starts `tmdb-fleet dashboard --port 0` with `env` and waits for its "dashboard at <url>" line. */
+export async function startDashboardProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<DashboardProcess> {
+  const child = spawn(process.execPath, cliArgs('dashboard', '--port', '0'), {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = once(child, 'exit');
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dashboard did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /dashboard at (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => reject(new Error(`dashboard exited:\n${out}`)));
+  });
+  return {
+    child,
+    url,
+    output: () => out,
+    ...controls(child, exited),
+  };
 }

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { startFakeTmdb, type FakeTmdb, type FakeTmdbOptions } from './fake-tmdb.js';
+import { startFakeTmdb, type FakeTmdb, type FakeTmdbOptions } from '../../src/sandbox/server.js';
 import { startWorker, type WorkerProcess } from './fleet-process.js';
 import { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
 import { s3Env, startS3Server, type S3Server } from './s3-server.js';

@@ -5,10 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { createServer, createConnection } from 'node:net';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inlineCommand } from '../../src/redis/private-server.js';
 
 export interface RedisServerOptions {
   /** Turn AOF persistence on (survives `kill()` + `restart()`). @defaultValue false */
@@ -35,6 +36,31 @@ export interface RedisServer {
   kill(): void;
   /** Starts again on the same port and dir (stopping the running process first if any). */
   restart(): Promise<void>;
+  /**
+   * Copies the data dir's persistence files (AOF directory, RDB) as they are now, while the
+   * server runs, into a new temporary directory: what a lagging replica or an AOF with
+   * `appendfsync everysec` would still hold after a crash. A command half-written when copied
+   * is dropped at load (`aof-load-truncated yes`, Redis's default).
+   * @returns the copy's directory, for {@link RedisServer.restartFrom}.
+   */
+  snapshot(): Promise<string>;
+  /**
+   * Rolls the server back: stops it, replaces its persistence files by those of `snapshot`
+   * and starts it again on the same port: everything acknowledged after the copy is lost.
+   */
+  restartFrom(snapshot: string): Promise<void>;
+}
+
+/** Persistence files of a data dir. */
+const PERSISTENCE = ['appendonlydir', 'dump.rdb'];
+
+/** Copies the persistence files found in `from` to `to`. */
+function copyPersistence(from: string, to: string): void {
+  for (const name of PERSISTENCE) {
+    const source = join(from, name);
+    if (!existsSync(source)) continue;
+    cpSync(source, join(to, name), { recursive: true });
+  }
 }
 
 /** A TCP port nobody listens on right now. */
@@ -48,26 +74,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Sends one inline command and resolves with the first reply line ('' when none came). */
+/** {@link inlineCommand} on 127.0.0.1:`port`. */
 function command(port: number, line: string, timeoutMs = 500): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let reply = '';
-    const done = (value: string) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(value);
-    };
-    const timer = setTimeout(() => done(''), timeoutMs);
-    socket.on('connect', () => socket.write(`${line}\r\n`));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('utf8');
-      const end = reply.indexOf('\r\n');
-      if (end >= 0) done(reply.slice(0, end));
-    });
-    socket.on('error', () => done(''));
-    socket.on('close', () => done(reply));
-  });
+  return inlineCommand({ host: '127.0.0.1', port }, line, timeoutMs);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -176,6 +185,18 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     },
     async restart() {
       await stop();
+      guard(true);
+      await launch();
+    },
+    async snapshot() {
+      const copy = mkdtempSync(join(tmpdir(), 'tmdb-fleet-redis-snapshot-'));
+      copyPersistence(dir, copy);
+      return copy;
+    },
+    async restartFrom(snapshot) {
+      await stop();
+      for (const name of PERSISTENCE) rmSync(join(dir, name), { recursive: true, force: true });
+      copyPersistence(snapshot, dir);
       guard(true);
       await launch();
     },

@@ -1,12 +1,13 @@
 /**
  * An HTTP proxy in front of s3rver that injects S3 faults: 503 SlowDown and 500 InternalError
- * (with S3's XML error bodies), connection resets, and a full outage (every request refused with
- * 503) for as long as a test wants. Requests that pass are forwarded unchanged.
+ * (with S3's XML error bodies), connection resets, a full outage (every request refused with
+ * 503), and slow PUTs (each held `putDelayMs`, at most `putConcurrency` at a time: a throttled
+ * S3) for as long as a test wants. Requests that pass are forwarded unchanged.
  */
-import http from 'node:http';
+import http, { type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../src/sandbox/prng.js';
 
 export interface S3FaultOptions {
   /** Fraction (0..1) of requests answered 503 SlowDown. */
@@ -19,7 +20,11 @@ export interface S3FaultOptions {
   outage?: boolean;
   /** Every request answered 403 AccessDenied while true (credentials without permission). */
   accessDenied?: boolean;
-  /** Seed of the fault PRNG. @defaultValue 1 */
+  /** Every PUT is held this long before it is forwarded, ms. @defaultValue 0 */
+  putDelayMs?: number;
+  /** With putDelayMs: PUTs held or in flight at once; the others queue. @defaultValue unlimited */
+  putConcurrency?: number;
+  /** Seed of the fault PRNG; given to `configure`, restarts its sequence. @defaultValue 1 */
   seed?: number;
 }
 
@@ -35,6 +40,18 @@ export interface S3FaultProxy {
 const xmlError = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`;
 
+
+/**
+ * Starts `server` on a free loopback port (keep-alive 5 s, like S3 endpoints); returns its
+ * `http://127.0.0.1:<port>` endpoint.
+ */
+export async function listenLocal(server: Server): Promise<string> {
+  server.keepAliveTimeout = 5_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
 
 /**
  * Forwards a request unchanged to `upstream` (http://host:port) and pipes the answer back; a
@@ -64,9 +81,24 @@ export function forwardRequest(
 export async function startS3FaultProxy(target: string, options: S3FaultOptions = {}): Promise<S3FaultProxy> {
   const upstream = new URL(target);
   let opts = { ...options };
-  const rand = mulberry32(options.seed ?? 1);
+  let rand = mulberry32(options.seed ?? 1);
   const counts = { slowDown: 0, error: 0, reset: 0, outage: 0 };
   const agent = new http.Agent({ keepAlive: true });
+  let putsInFlight = 0;
+  const putQueue: (() => void)[] = [];
+  /** Holds a PUT `putDelayMs` (queued while `putConcurrency` are in flight), then forwards it. */
+  const slowPut = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const start = () => {
+      putsInFlight++;
+      res.once('close', () => {
+        putsInFlight--;
+        putQueue.shift()?.();
+      });
+      setTimeout(() => forwardRequest(upstream, req, res, agent), opts.putDelayMs ?? 0);
+    };
+    if (putsInFlight < (opts.putConcurrency ?? Infinity)) start();
+    else putQueue.push(start);
+  };
 
   const server = http.createServer((req, res) => {
     const fail = (status: number, code: string, message: string) => {
@@ -96,17 +128,16 @@ export async function startS3FaultProxy(target: string, options: S3FaultOptions 
       req.socket.destroy();
       return;
     }
+    if (req.method === 'PUT' && (opts.putDelayMs ?? 0) > 0) return slowPut(req, res);
     forwardRequest(upstream, req, res, agent);
   });
-  server.keepAliveTimeout = 5_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenLocal(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     injected: () => ({ ...counts }),
     configure(patch) {
       opts = { ...opts, ...patch };
+      if (patch.seed !== undefined) rand = mulberry32(patch.seed);
     },
     async close() {
       server.closeAllConnections();

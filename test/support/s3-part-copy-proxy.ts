@@ -7,9 +7,7 @@
  * CompleteMultipartUpload are s3rver's own.
  */
 import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { forwardRequest } from './s3-fault-proxy.js';
+import { forwardRequest, listenLocal } from './s3-fault-proxy.js';
 
 export interface S3PartCopyProxy {
   /** Endpoint to give the client instead of s3rver's. */
@@ -82,11 +80,9 @@ export async function startS3PartCopyProxy(target: string): Promise<S3PartCopyPr
     }
     forwardRequest(upstream, req, res);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenLocal(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     partCopies,
     async close() {
       server.closeAllConnections();
