@@ -243,12 +243,13 @@ describe('tmdb-fleet sync --watch (S3 event notifications)', () => {
     const res = await post(event(key, etag, Buffer.byteLength(body)));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ enqueued: 1, ignored: 0 });
-    let copied: HeadObjectCommandOutput | undefined;
-    while (!copied && Date.now() - started < 5_000) {
-      copied = await head('dst', dstKey);
-      if (!copied) await new Promise((r) => setTimeout(r, 25));
+    // Done when the run counts the copy (its CopyObject has returned). Polling HeadObject alone
+    // races s3rver, whose CopyObject writes the bytes before the metadata file.
+    while ((await fleet.runs.summary(runId)).copies?.copied !== 1 && Date.now() - started < 5_000) {
+      await new Promise((r) => setTimeout(r, 25));
     }
     const elapsed = Date.now() - started;
+    const copied: HeadObjectCommandOutput | undefined = await head('dst', dstKey);
     expect(copied, 'the copy never appeared').toBeDefined();
     expect(elapsed).toBeLessThan(2_000);
     expect(copied?.ContentType).toBe('text/plain; charset=utf-8');
