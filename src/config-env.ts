@@ -120,6 +120,8 @@ export const envSchema = z.object({
     .default('raw/tmdb'),
   /** Use path-style S3 URLs (MinIO, s3rver). @defaultValue false */
   S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Idle timeout of one S3 request (no byte sent or received), ms; the SDK then retries. @defaultValue 60000 */
+  S3_TIMEOUT_MS: intFrom(100, 600_000).default(60_000),
   /** S3 endpoint (AWS SDK standard variable), e.g. http://minio:9000. */
   AWS_ENDPOINT_URL_S3: optionalText.pipe(url(['http:', 'https:']).optional()),
   /** S3 region (AWS SDK standard variable). @defaultValue us-east-1 */

@@ -18,6 +18,8 @@ export interface S3Connection {
   endpoint: string | undefined;
   region: string;
   forcePathStyle: boolean;
+  /** S3_TIMEOUT_MS: how long a connection may stay silent before the request is abandoned (and retried), ms. */
+  timeoutMs: number;
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     endpoint: e.AWS_ENDPOINT_URL_S3,
     region: e.AWS_REGION,
     forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    timeoutMs: e.S3_TIMEOUT_MS,
     credentials: both(e.AWS_ACCESS_KEY_ID, e.AWS_SECRET_ACCESS_KEY, (accessKeyId, secretAccessKey) => ({ accessKeyId, secretAccessKey })),
   };
   const credential: TmdbCredential | undefined = e.TMDB_ACCESS_TOKEN

@@ -1,12 +1,14 @@
 /**
  * A lake that cannot be written stops everything at start, with one clear message and before
  * any TMDB request: a missing bucket, credentials S3 denies, a worker pointed at a missing bucket.
+ * A lake that is down for a while (5xx) does not stop a worker: it waits and then works.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { expect, it } from 'vitest';
 import { startS3FaultProxy } from './support/s3-fault-proxy.js';
-import { cliArgs, runCli } from './support/fleet-process.js';
+import { cliArgs, lastJsonLine, runCli, startWorker } from './support/fleet-process.js';
+import { until } from './support/until.js';
 import { useFleetHarness } from './support/harness.js';
 
 const h = useFleetHarness({ tmdb: { movie: { count: 40, from: '2015-01-01', to: '2015-12-31' } }, buckets: ['present'] });
@@ -46,4 +48,25 @@ it('stops a worker at start when its bucket is missing, exit code 1 within secon
   clearTimeout(timer);
   expect(code).toBe(1);
   expect(stderr).toContain('no-such-bucket');
+});
+
+it('keeps a worker started while S3 answers 503 waiting, and it works the run once S3 is back', async () => {
+  const proxy = await startS3FaultProxy(h.s3?.endpoint ?? '', { outage: true });
+  const viaProxy = env({ AWS_ENDPOINT_URL_S3: proxy.endpoint, LOG_LEVEL: 'warn' });
+  const worker = startWorker(viaProxy);
+  try {
+    await until('two lake checks refused', 30_000, () => proxy.injected().outage >= 2 * 5); // 5 SDK attempts each
+    expect(worker.child.exitCode, worker.output()).toBeNull();
+    expect(worker.output()).toContain('the lake cannot be reached yet; the worker starts when it answers');
+    proxy.configure({ outage: false });
+    const res = await runCli(['backfill', 'movie', '--from', '2015-01-01', '--to', '2015-12-31', '--wait', '--json'], viaProxy, 60_000);
+    expect(res.code, res.stderr).toBe(0);
+    const run = lastJsonLine<{ state: string; records: number; fetched: number; notFound: number }>(res.stdout);
+    expect(run.state).toBe('completed');
+    expect(run.records).toBe(run.fetched);
+    expect(run.fetched + run.notFound).toBe(40);
+  } finally {
+    await worker.kill();
+    await proxy.close();
+  }
 });

@@ -1,7 +1,8 @@
 /** `tmdb-fleet worker [--queues …] [--concurrency N]`: runs workers until SIGTERM/SIGINT. */
 import { Command, Option } from 'commander';
 import type { GetConfig } from './private-redis.js';
-import { openFleet } from '../fleet.js';
+import { openFleet, type Fleet } from '../fleet.js';
+import { isTransientLakeError } from '../lake/store.js';
 import { createLogger } from '../log.js';
 import { QUEUE_NAMES, type QueueName } from '../queues.js';
 import { SHUTDOWN_DEADLINE_MS, startWorkers } from '../workers/index.js';
@@ -11,6 +12,28 @@ import { onShutdown } from './shutdown.js';
 
 /** Part of the shutdown deadline kept for closing connections after in-flight jobs, ms. */
 const CLOSE_RESERVE_MS = 1_000;
+
+/** Longest wait between two lake checks of a worker starting while S3 is down, ms. */
+const LAKE_RETRY_MAX_MS = 30_000;
+
+/**
+ * Checks the lake (S3 HeadBucket) until it answers. A worker outlives S3 outages as it outlives
+ * Redis outages: while S3 answers 5xx or nothing, it logs and checks again (1 s, doubling to
+ * {@link LAKE_RETRY_MAX_MS}).
+ * @throws the check's error when waiting cannot help (missing bucket, denied access, no credentials).
+ */
+async function checkLakeUntilUp(fleet: Fleet): Promise<void> {
+  for (let delayMs = 1_000; ; delayMs = Math.min(delayMs * 2, LAKE_RETRY_MAX_MS)) {
+    try {
+      await fleet.store.check();
+      return;
+    } catch (err) {
+      if (!isTransientLakeError(err)) throw err;
+      fleet.log.warn({ err: (err as Error).message, retryInMs: delayMs }, 'the lake cannot be reached yet; the worker starts when it answers');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
 
 /** The `worker` command. */
 export function workerCommand(getConfig: GetConfig): Command {
@@ -23,7 +46,7 @@ export function workerCommand(getConfig: GetConfig): Command {
       const log = createLogger(cfg);
       const fleet = openFleet(cfg, log, 'worker');
       if (cfg.lake.kind === 'local') log.warn({ dir: cfg.lake.dir }, 'S3_BUCKET is unset: writing the lake to a local directory (LAKE_DIR)');
-      await fleet.store.check().catch(async (err: unknown) => {
+      await checkLakeUntilUp(fleet).catch(async (err: unknown) => {
         await fleet.close();
         throw err;
       });

@@ -34,9 +34,16 @@ export function openStore(config: Config): ObjectStore {
   return new S3Store(createS3Client(lake), lake.bucket);
 }
 
+/** How long connecting to the S3 endpoint may take before the attempt is retried, ms. */
+export const S3_CONNECT_TIMEOUT_MS = 10_000;
+
 /**
  * An S3 client for an endpoint (AWS_ENDPOINT_URL_S3, or AWS), region, addressing style and
- * credentials (unset: the SDK's default provider chain); the SDK retries up to 5 attempts.
+ * credentials (unset: the SDK's default provider chain); the SDK retries up to 5 attempts. A
+ * request whose connection stays silent for `timeoutMs` (S3_TIMEOUT_MS) is abandoned and retried:
+ * without it an answer that never comes would hold its job, and a reconcile lease its live
+ * process renews, for ever. S3 keeps a long CopyObject's connection busy with whitespace, so
+ * only a dead connection is cut.
  * Used by the lake's {@link S3Store} and by `sync` for its own buckets.
  */
 export function createS3Client(connection: S3Connection): S3Client {
@@ -46,6 +53,7 @@ export function createS3Client(connection: S3Connection): S3Client {
     forcePathStyle: connection.forcePathStyle,
     ...(connection.credentials ? { credentials: connection.credentials } : {}),
     maxAttempts: 5,
+    requestHandler: { requestTimeout: connection.timeoutMs, connectionTimeout: S3_CONNECT_TIMEOUT_MS },
   });
 }
 
@@ -177,6 +185,19 @@ export async function checkBucket(client: S3Client, bucket: string, what: string
     else if (status !== undefined) reason = `answered HTTP ${status} at ${await endpointOf(client)} (${e.name ?? 'Error'})`;
     throw new LakeError(`${what} ${reason}`, { cause: err });
   }
+}
+
+/**
+ * True for a failed lake check that another attempt may change: S3 answered 5xx, or did not
+ * answer at all (refused, reset, timed out). A missing bucket, denied access or missing
+ * credentials are not, nor is a local directory that cannot be written: waiting will not fix them.
+ */
+export function isTransientLakeError(err: unknown): boolean {
+  if (!(err instanceof LakeError)) return false;
+  // The SDK's retry layer puts $metadata on every error it gives up on, answered or not.
+  const metadata = (err.cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
+  if (!metadata) return false;
+  return metadata.httpStatusCode === undefined || metadata.httpStatusCode >= 500;
 }
 
 /** The endpoint a client talks to (AWS_ENDPOINT_URL_S3, or AWS's for the region), for messages. */

@@ -20,6 +20,7 @@ import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy.
 import { startFakeTmdb, type FakeTmdb } from '../../src/sandbox/server.js';
 import { lastJsonLine, runCli, startWorker, type WorkerProcess } from '../support/fleet-process.js';
 import { readRun } from '../support/lake-reader.js';
+import { until } from '../support/until.js';
 import { openRunStore } from '../../src/runs/store.js';
 import type { RunSummary } from '../../src/runs/types.js';
 import { loadConfig } from '../../src/config.js';
@@ -59,7 +60,7 @@ afterEach(async () => {
   await Promise.all(workers.map((w) => w.kill()));
   workers = [];
   tmdb.configure({ errorRate: 0, garbageRate: 0, stallRate: 0, dropRate: 0, latencyMs: 0, rateLimit: undefined });
-  proxy.configure({ slowDownRate: 0, errorRate: 0, resetRate: 0, outage: false });
+  proxy.configure({ slowDownRate: 0, errorRate: 0, resetRate: 0, hangPuts: 0, outage: false });
 });
 
 afterAll(async () => {
@@ -270,30 +271,35 @@ it('TMDB answering 5xx, garbage bodies, dropped and hanging connections', async 
   );
 });
 
-it('S3 answering 503 SlowDown, 500 and resetting connections', async () => {
-  proxy.configure({ slowDownRate: 0.1, errorRate: 0.05, resetRate: 0.05 });
+it('S3 answering 503 SlowDown, 500, resetting connections and never answering', async () => {
+  // The first PUTs of the manifest are never answered: each is abandoned after S3_TIMEOUT_MS
+  // and retried. Without that timeout the final job would wait for ever and the run never end.
+  proxy.configure({ slowDownRate: 0.1, errorRate: 0.05, resetRate: 0.05, hangPuts: 2, hangPutPattern: /manifest\.json/ });
   const before = proxy.injected();
-  const env = fleetEnv();
+  const env = fleetEnv({ S3_TIMEOUT_MS: '1000' });
   workers = [startWorker(env), startWorker(env)];
   const runId = await startRun(env);
   const s = await followRun(env, runId);
   expect(s.state, s.error).toBe('completed');
   const after = proxy.injected();
-  const n = (k: 'slowDown' | 'error' | 'reset') => after[k] - before[k];
-  expect(n('slowDown') + n('error') + n('reset')).toBeGreaterThan(0);
-  await verify('S3 faults', `${n('slowDown')} SlowDown, ${n('error')} 500, ${n('reset')} resets`, env, runId);
+  const n = (k: 'slowDown' | 'error' | 'reset' | 'hang') => after[k] - before[k];
+  expect(n('slowDown') * n('error') * n('reset')).toBeGreaterThan(0);
+  expect(n('hang')).toBe(2);
+  await verify('S3 faults', `${n('slowDown')} SlowDown, ${n('error')} 500, ${n('reset')} resets, ${n('hang')} never answered`, env, runId);
 });
 
 it('S3 down longer than the retry budget: documents stay staged, resume finishes the run', async () => {
   const env = fleetEnv({ JOB_ATTEMPTS: '2' });
-  workers = [startWorker(env), startWorker(env)];
-  const runId = await startRun(env); // its pre-flight HeadBucket passes: the outage starts now
-  const before = proxy.injected().outage;
-  proxy.configure({ outage: true });
   const config = loadConfig(env);
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queues = openQueues(config, client);
   const runs = openRunStore(client, config.redis.prefix);
+  workers = [startWorker(env), startWorker(env)];
+  // A worker still starting when the outage begins waits for S3 before it consumes anything.
+  await until('both workers consuming', 30_000, async () => (await queues.details.getWorkersCount()) >= 2);
+  const runId = await startRun(env); // its pre-flight HeadBucket passes: the outage starts now
+  const before = proxy.injected().outage;
+  proxy.configure({ outage: true });
   try {
     // Every title fetched; the final write job gave up (a dead letter); nothing is lost. The
     // deadline stays under the test's timeout, so a hang reports the run's summary.

@@ -1,6 +1,6 @@
 /**
  * An HTTP proxy in front of s3rver that injects S3 faults: 503 SlowDown and 500 InternalError
- * (with S3's XML error bodies), connection resets, a full outage (every request refused with
+ * (with S3's XML error bodies), connection resets, requests never answered, a full outage (every request refused with
  * 503), and slow PUTs (each held `putDelayMs`, at most `putConcurrency` at a time: a throttled
  * S3) for as long as a test wants. Requests that pass are forwarded unchanged.
  */
@@ -16,6 +16,13 @@ export interface S3FaultOptions {
   errorRate?: number;
   /** Fraction (0..1) of requests whose connection is reset without an answer. */
   resetRate?: number;
+  /**
+   * The next this many PUTs (whose path matches `hangPutPattern`) are read and never answered:
+   * the connection stays open, silent.
+   */
+  hangPuts?: number;
+  /** Which PUTs `hangPuts` takes, by URL path. @defaultValue any */
+  hangPutPattern?: RegExp;
   /** Every request refused with 503 while true. */
   outage?: boolean;
   /** Every request answered 403 AccessDenied while true (credentials without permission). */
@@ -32,7 +39,7 @@ export interface S3FaultProxy {
   /** Endpoint to give the fleet instead of s3rver's, e.g. http://127.0.0.1:40123 */
   endpoint: string;
   /** Faults injected so far, by kind. */
-  injected(): { slowDown: number; error: number; reset: number; outage: number };
+  injected(): { slowDown: number; error: number; reset: number; hang: number; outage: number };
   configure(patch: Partial<S3FaultOptions>): void;
   close(): Promise<void>;
 }
@@ -82,7 +89,7 @@ export async function startS3FaultProxy(target: string, options: S3FaultOptions 
   const upstream = new URL(target);
   let opts = { ...options };
   let rand = mulberry32(options.seed ?? 1);
-  const counts = { slowDown: 0, error: 0, reset: 0, outage: 0 };
+  const counts = { slowDown: 0, error: 0, reset: 0, hang: 0, outage: 0 };
   const agent = new http.Agent({ keepAlive: true });
   let putsInFlight = 0;
   const putQueue: (() => void)[] = [];
@@ -126,6 +133,12 @@ export async function startS3FaultProxy(target: string, options: S3FaultOptions 
       counts.reset++;
       req.resume();
       req.socket.destroy();
+      return;
+    }
+    if (req.method === 'PUT' && (opts.hangPuts ?? 0) > 0 && (opts.hangPutPattern?.test(req.url ?? '') ?? true)) {
+      opts.hangPuts = (opts.hangPuts ?? 0) - 1;
+      counts.hang++;
+      req.resume();
       return;
     }
     if (req.method === 'PUT' && (opts.putDelayMs ?? 0) > 0) return slowPut(req, res);
