@@ -3,6 +3,7 @@
  * BENCH_SETTINGS and BENCH_CONTENDERS and renders one Markdown table per setting: whole-run
  * figures first, then the fleet's ratio to each contender, then the steady-middle rate.
  */
+import { measureBullmqFloor } from './bullmq-floor.js';
 import { CONTENDERS, settings, type Outcome, type Setting } from './compare.js';
 
 const MIB = 1024 * 1024;
@@ -19,7 +20,8 @@ function chosen<T extends { id: string }>(all: T[], variable: string): T[] {
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—');
 const titlesPerS = (o: Outcome) => o.landed / (o.wallMs / 1000);
 const cpuPer1k = (o: Outcome) => (o.landed > 0 ? (o.cpuSeconds / o.landed) * 1000 : Number.NaN);
-const fraction = (o: Outcome) => o.detailsAnswered / (o.wallMs / 1000) / o.ceilingRps;
+/** TMDB requests answered (429s left out: they are refusals) per second of `wallMs`, over the ceiling. */
+const fraction = (o: Outcome, wallMs = o.wallMs) => (o.requests - o.status429) / (wallMs / 1000) / o.ceilingRps;
 
 function row(o: Outcome, fleet: Outcome | undefined, settingTitles: number): string {
   const share = o.requests > 0 ? o.status429 / o.requests : 0;
@@ -31,7 +33,7 @@ function row(o: Outcome, fleet: Outcome | undefined, settingTitles: number): str
     `${fmt(o.wallMs / 1000)} s`,
     o.runWallMs === undefined ? '—' : `${fmt(o.runWallMs / 1000)} s (${fmt(o.landed / (o.runWallMs / 1000))}/s)`,
     fmt(titlesPerS(o)),
-    fmt(fraction(o), 2),
+    o.runWallMs === undefined ? fmt(fraction(o), 2) : `${fmt(fraction(o), 2)} (${fmt(fraction(o, o.runWallMs), 2)} workers up)`,
     `${fmt(share * 100, 2)} % (${o.status429}/${o.requests})`,
     fmt(cpuPer1k(o), 2),
     `${fmt(o.peakRss / MIB)} MiB`,
@@ -51,6 +53,13 @@ function row(o: Outcome, fleet: Outcome | undefined, settingTitles: number): str
 export function settingTable(s: Setting, outcomes: Outcome[]): string {
   const fleet = outcomes.find((o) => o.contender === 'fleet');
   const notes = chosen(CONTENDERS, 'BENCH_CONTENDERS').map((c) => `- ${c.describe(s)}`);
+  for (const o of outcomes) {
+    if (!o.phases) continue;
+    notes.push(
+      `- ${o.contender}, where the run's time beyond the requests goes: first details answer ${fmt(o.phases.toFirstDetailsMs / 1000, 2)} s after the CLI started ` +
+        `(pre-flight, page 1), CLI exit ${fmt(o.phases.afterLastDetailsMs / 1000, 2)} s after the last (last objects, manifest)`,
+    );
+  }
   return [
     `### ${s.name}, ${s.titles.toLocaleString('en-US')} titles`,
     '',
@@ -66,8 +75,9 @@ export function settingTable(s: Setting, outcomes: Outcome[]): string {
 export const COMPARISON_LEGEND = [
   'Whole run: from spawning the contender\'s first process to its manifest written (the fleet: the',
   'CLI\'s exit; "already up": from the CLI\'s start, the 4 workers started before, as a standing fleet',
-  'runs a backfill). Fraction of ceiling: details answered (200 or 404) per second of the whole run over',
-  'the ceiling (discover pages use the same ceiling, so ~0.95 is the most a run can show). CPU: user +',
+  'runs a backfill). Fraction of ceiling: TMDB requests answered (discover and details, every status but',
+  '429) per second of the whole run over the ceiling, which caps them all; for fleets also with the',
+  'workers already up. CPU: user +',
   'sys of every process (the fleet: 4 workers, the CLI and redis-server), from the reaped children\'s',
   'times. Peak RSS: the contender\'s process; the fleet: the sum of each of its processes\' peak',
   '(VmHWM). Redis commands per title: INFO commandstats delta, the bench\'s own sampling left out.',
@@ -100,5 +110,10 @@ export async function runComparison(log: (line: string) => void): Promise<{ text
     }
     tables.push(settingTable(s, outcomes));
   }
-  return { text: [...tables, COMPARISON_LEGEND].join('\n\n'), failures };
+  const floor = await measureBullmqFloor();
+  const floorLine =
+    `BullMQ's own floor, for scale: ${fmt(floor.enqueue + floor.run)} Redis commands per job (enqueue ${fmt(floor.enqueue)}, run ${fmt(floor.run)}), ` +
+    'a no-op job with the fleet\'s queue options on a fresh redis-server (bench/bullmq-floor.ts); a title is one details job.';
+  log(floorLine);
+  return { text: [...tables, COMPARISON_LEGEND, floorLine].join('\n\n'), failures };
 }

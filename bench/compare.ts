@@ -64,6 +64,8 @@ export interface Outcome {
   cpuSeconds: number;
   /** Peak RSS: the contender's process; the fleet: the sum of each process's peak. */
   peakRss: number;
+  /** Fleets: from the CLI's start to the first details answer, and from the last one to the CLI's exit, ms. */
+  phases?: { toFirstDetailsMs: number; afterLastDetailsMs: number };
   /** Redis commands per title (fleets only). */
   redisPerTitle: number | undefined;
   /** Details 200s per second over the middle 80 % of the run. */
@@ -182,6 +184,7 @@ function fleetContender(id: string, limiter?: string): Contender {
         cpuSeconds: reapedChildrenCpuSeconds() - cpuBefore,
         peakRss: r.whole.peakRss,
         redisPerTitle,
+        phases: { toFirstDetailsMs: r.toFirstDetailsMs, afterLastDetailsMs: r.afterLastDetailsMs },
         steadyDetailsRps: r.detailsRps,
         verified: r.verified,
         ok: r.ok,

@@ -124,7 +124,8 @@ function details(r: Result): string {
   const ours = c.workers + c.redis + c.cli + c.bench;
   return (
     `- ${s.id}. ${s.name}: WORKER_CONCURRENCY=${s.concurrency}; TMDB requests ${r.requests} ` +
-    `(details ${r.detailsRequests}, discover ${r.discoverRequests}), ${r.requestRps.toFixed(1)}/s over the whole run. ` +
+    `(details ${r.detailsRequests}, discover ${r.discoverRequests}), ${r.requestRps.toFixed(1)}/s over the whole run; ` +
+    `first details answer ${(r.toFirstDetailsMs / 1000).toFixed(2)} s after the CLI started, CLI exit ${(r.afterLastDetailsMs / 1000).toFixed(2)} s after the last. ` +
     `Steady middle (${c.windowS.toFixed(1)} s), cores busy: workers ${c.workers.toFixed(2)}, redis ${c.redis.toFixed(2)}, ` +
     `CLI ${c.cli.toFixed(2)}, bench process (fake TMDB + s3rver) ${c.bench.toFixed(2)}: ours ${ours.toFixed(2)}, ` +
     `whole machine ${c.machine.toFixed(2)} of ${os.cpus().length}. ` +

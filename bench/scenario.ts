@@ -68,6 +68,10 @@ export interface Result {
   peakWorkerRss: number;
   /** From the CLI's start to its exit, ms. */
   wallMs: number;
+  /** From the CLI's start to the first details answer (start-up: CLI, pre-flight, page 1), ms. */
+  toFirstDetailsMs: number;
+  /** From the last details answer to the CLI's exit (tail: last objects, manifest, the CLI noticing), ms. */
+  afterLastDetailsMs: number;
   whole: WholeRun;
   cpu: CpuPicture;
   /** The details queue as sampled every 200 ms (middle 80 % of samples). */
@@ -265,6 +269,8 @@ async function measureRun(scenario: Scenario, rig: Rig, cleanups: (() => Promise
     peakUsedMemory: samplers.peakUsedMemory(),
     peakWorkerRss: samplers.peakWorkerRss(),
     wallMs: ended - started,
+    toFirstDetailsMs: (stats.detailsOkTimestamps[0] ?? Number.NaN) - started,
+    afterLastDetailsMs: ended - (stats.detailsOkTimestamps.at(-1) ?? Number.NaN),
     whole: {
       wallMs: ended - spawnedAt,
       detailsAnswered: stats.detailsOkTimestamps.length + (stats.byStatus['404'] ?? 0),

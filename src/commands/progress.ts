@@ -12,7 +12,7 @@ import { progressOf } from './run-summary.js';
 
 /** Options of {@link watchRun}. */
 export interface WatchOptions {
-  /** Poll interval, ms. @defaultValue 500 */
+  /** Poll interval, ms. @defaultValue 250 */
   intervalMs?: number;
   /** Where progress goes. @defaultValue process.stderr */
   stream?: NodeJS.WriteStream;
@@ -42,7 +42,7 @@ const WORKER_CHECK_MS = 1_000;
  */
 export async function watchRun(runs: RunStore, runId: string, options: WatchOptions = {}): Promise<RunSummary> {
   const stream = options.stream ?? process.stderr;
-  const interval = options.intervalMs ?? 500;
+  const interval = options.intervalMs ?? 250;
   // Every Redis read goes through the watch, so a Redis given up on ends the wait at once.
   const guarded = <T>(read: Promise<T>): Promise<T> => (options.redis ? options.redis.guard(read) : read);
   const poll = () => guarded(runs.summary(runId));

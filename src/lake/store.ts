@@ -53,7 +53,7 @@ export function createS3Client(connection: S3Connection): S3Client {
     forcePathStyle: connection.forcePathStyle,
     ...(connection.credentials ? { credentials: connection.credentials } : {}),
     maxAttempts: 5,
-    requestHandler: { requestTimeout: connection.timeoutMs, connectionTimeout: S3_CONNECT_TIMEOUT_MS },
+    requestHandler: { socketTimeout: connection.timeoutMs, connectionTimeout: S3_CONNECT_TIMEOUT_MS },
   });
 }
 
