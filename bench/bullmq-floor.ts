@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { defaultJobOptions } from '../src/queues.js';
 import { JOB_LOCK_MS, JOB_STALLED_CHECK_MS } from '../src/workers/job-support.js';
 import { startRedisServer } from '../test/support/redis-server.js';
-import { callsPerTitle, commandCalls } from './probes.js';
+import { callsPerTitle, commandCalls, fleetCallsPerTitle } from './probes.js';
 
 /** Redis commands per job: to enqueue it, and to run it to completion. */
 export interface BullmqFloor {
@@ -18,10 +18,8 @@ export interface BullmqFloor {
   run: number;
 }
 
-const sum = (perJob: Record<string, number>): number =>
-  Object.entries(perJob)
-    .filter(([cmd]) => cmd !== 'info' && !cmd.startsWith('client'))
-    .reduce((total, [, n]) => total + n, 0);
+/** Commands per job, this function's own INFO and CLIENT calls left out. */
+const sum = (perJob: Record<string, number>): number => fleetCallsPerTitle(perJob).reduce((total, [, n]) => total + n, 0);
 
 /**
  * Enqueues and runs `jobs` no-op jobs on a fresh redis-server (`concurrency` at once) and

@@ -1,5 +1,6 @@
 /** `tmdb-fleet worker [--queues …] [--concurrency N]`: runs workers until SIGTERM/SIGINT. */
 import { Command, Option } from 'commander';
+import pRetry from 'p-retry';
 import type { GetConfig } from './private-redis.js';
 import { openFleet, type Fleet } from '../fleet.js';
 import { isTransientLakeError } from '../lake/store.js';
@@ -17,22 +18,23 @@ const CLOSE_RESERVE_MS = 1_000;
 const LAKE_RETRY_MAX_MS = 30_000;
 
 /**
- * Checks the lake (S3 HeadBucket) until it answers. A worker outlives S3 outages as it outlives
- * Redis outages: while S3 answers 5xx or nothing, it logs and checks again (1 s, doubling to
- * {@link LAKE_RETRY_MAX_MS}).
+ * Checks the lake (S3 HeadBucket) until it answers, by p-retry. A worker outlives S3 outages as
+ * it outlives Redis outages: while S3 answers 5xx or nothing, it logs and checks again (1 s,
+ * doubling to {@link LAKE_RETRY_MAX_MS}).
  * @throws the check's error when waiting cannot help (missing bucket, denied access, no credentials).
  */
-async function checkLakeUntilUp(fleet: Fleet): Promise<void> {
-  for (let delayMs = 1_000; ; delayMs = Math.min(delayMs * 2, LAKE_RETRY_MAX_MS)) {
-    try {
-      await fleet.store.check();
-      return;
-    } catch (err) {
-      if (!isTransientLakeError(err)) throw err;
-      fleet.log.warn({ err: (err as Error).message, retryInMs: delayMs }, 'the lake cannot be reached yet; the worker starts when it answers');
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
-  }
+function checkLakeUntilUp(fleet: Fleet): Promise<void> {
+  return pRetry(() => fleet.store.check(), {
+    retries: Infinity,
+    minTimeout: 1_000,
+    maxTimeout: LAKE_RETRY_MAX_MS,
+    shouldRetry: ({ error }) => isTransientLakeError(error),
+    onFailedAttempt: ({ error, retryDelay }) => {
+      if (isTransientLakeError(error)) {
+        fleet.log.warn({ err: error.message, retryInMs: retryDelay }, 'the lake cannot be reached yet; the worker starts when it answers');
+      }
+    },
+  });
 }
 
 /** The `worker` command. */
