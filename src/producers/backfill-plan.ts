@@ -34,7 +34,7 @@ export async function planBackfill(fleet: Fleet, params: RunParams): Promise<Bac
   let planRequests = 0;
   const total = async (w: Window): Promise<{ results: number; pages: number }> => {
     planRequests++;
-    const body = await fleet.tmdb().get(`/discover/${params.kind}`, discoverQuery(params, w, 1));
+    const body = await fleet.tmdb().getRetrying(`/discover/${params.kind}`, discoverQuery(params, w, 1));
     if (!isDiscoverPage(body)) throw new TmdbTransientError('unexpected discover page shape');
     return { results: body.total_results, pages: body.total_pages };
   };

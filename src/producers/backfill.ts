@@ -96,8 +96,8 @@ export async function startBackfill(
   const root = rootWindow(params);
   const first =
     params.source === 'search'
-      ? await fleet.tmdb().get(`/search/${params.kind}`, { query: params.params.query, page: 1 })
-      : await fleet.tmdb().get(`/discover/${params.kind}`, discoverQuery(params, root, 1));
+      ? await fleet.tmdb().getRetrying(`/search/${params.kind}`, { query: params.params.query, page: 1 })
+      : await fleet.tmdb().getRetrying(`/discover/${params.kind}`, discoverQuery(params, root, 1));
   const expected = isDiscoverPage(first) ? first.total_results : 0;
   if (options.confirm && !(await options.confirm(expected))) throw new UsageError('backfill not started: not confirmed');
   const runId = newRunId(params.kind);

@@ -5,6 +5,7 @@
  * pause for Retry-After then the same request again (no attempt spent), 5xx / reset / timeout /
  * unreadable body → {@link TmdbTransientError} (the queue retries with backoff and jitter).
  */
+import pRetry from 'p-retry';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import type { TmdbCredential } from '../config.js';
 import {
@@ -39,6 +40,9 @@ export interface TmdbClientOptions {
 
 /** Query parameters of a TMDB request. */
 export type Query = Record<string, string | number | undefined>;
+
+/** Retries of a request made outside a job ({@link TmdbClient.getRetrying}) after a transient failure. */
+export const ONE_SHOT_RETRIES = 4;
 
 /** Default pause on a 429 without a usable Retry-After header, ms. */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
@@ -93,6 +97,21 @@ export class TmdbClient {
   }
 
   /**
+   * {@link get} for a request made outside a job (a command's pre-flight or plan), which has no
+   * queue to retry it: a transient failure (5xx, reset, timeout, unreadable body) is retried by
+   * p-retry, {@link ONE_SHOT_RETRIES} times, 0.5 s doubling; every attempt goes through the
+   * limiter. Jobs call {@link get}: their queue retries them.
+   * @throws as {@link get}; TmdbTransientError once the retries are spent.
+   */
+  getRetrying(path: string, query: Query = {}): Promise<unknown> {
+    return pRetry(() => this.get(path, query), {
+      retries: ONE_SHOT_RETRIES,
+      minTimeout: 500,
+      shouldRetry: ({ error }) => error instanceof TmdbTransientError,
+    });
+  }
+
+  /**
    * Checks the base URL and the credential with one `GET /configuration` (TMDB's API
    * configuration; it needs a valid credential and nothing else).
    * @throws ConfigError naming TMDB_API_BASE_URL when it serves no TMDB API v3 there (404);
@@ -100,7 +119,7 @@ export class TmdbClient {
    */
   async checkCredential(): Promise<void> {
     try {
-      await this.get('/configuration');
+      await this.getRetrying('/configuration');
     } catch (err) {
       if (!(err instanceof TmdbNotFoundError)) throw err;
       throw new ConfigError(
