@@ -34,9 +34,10 @@ interface Summary {
 }
 
 describe('backfill through two worker processes', () => {
-  it('lands every title exactly once, in objects of at most 100 records, with a manifest', async () => {
+  it('lands every title exactly once, in objects of at most 100 records, with a manifest, asking TMDB for each page and title once', async () => {
     const env = fleetEnv();
     h.startWorkers(env, 2);
+    h.tmdb.resetStats();
     const res = await runCli(['backfill', 'movie', '--from', '2024-01-01', '--to', '2024-03-31', '--wait', '--json'], env);
     expect(res.stderr).not.toContain('test-token');
     expect(res.code, res.stderr).toBe(0);
@@ -59,6 +60,12 @@ describe('backfill through two worker processes', () => {
     const doc = lake.records[0]?.doc;
     expect(doc).toHaveProperty('external_ids.imdb_id');
     expect(summary.objects).toBe(lake.keys.length);
+    // Polite and lean: 150 pages and 3,000 titles, each asked once; the plan's probe of page 1
+    // doubles as the credential check and is handed to page 1's job, not asked again.
+    const stats = h.tmdb.stats();
+    expect(stats.discoverRequests).toBe(150);
+    expect(stats.detailsRequests).toBe(3_000);
+    expect(stats.requests).toBe(150 + 3_000);
   });
 
   it('completes a window with more than 10,000 matches by splitting it', async () => {

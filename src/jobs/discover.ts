@@ -4,6 +4,7 @@
  * plans the item in the run first, so the run cannot complete before the job is done.
  */
 import type { Fleet } from '../fleet.js';
+import type { DiscoverPage } from '../tmdb/types.js';
 import type { Window } from '../tmdb/windows.js';
 import { formatJobId } from './job-id.js';
 import { formatPlanKey } from './plan-key.js';
@@ -17,10 +18,28 @@ export interface DiscoverJobData {
   pages: number;
   /** Enrich runs: the IMDB id to look up with `GET /find/{imdb_id}` (window and page unused). */
   find?: string;
+  /**
+   * Page 1 as the backfill command already read it (its plan's probe, {@link answeredPage}):
+   * the job uses it instead of asking TMDB again.
+   */
+  answered?: DiscoverPage;
 }
 
-/** A page to enqueue: its window, number and the window's page count (0 when unknown). */
-export type PageRef = Pick<DiscoverJobData, 'window' | 'page' | 'pages'>;
+/** A page to enqueue: its window, number and the window's page count (0 when unknown), and its answer when read already. */
+export type PageRef = Pick<DiscoverJobData, 'window' | 'page' | 'pages' | 'answered'>;
+
+/**
+ * What a discover job reads of a discover or search page TMDB answered (its ids and totals), for
+ * {@link DiscoverJobData.answered}: a page's 20 ids, not its 20 documents, in Redis.
+ */
+export function answeredPage(page: DiscoverPage): DiscoverPage {
+  return {
+    page: page.page,
+    total_pages: page.total_pages,
+    total_results: page.total_results,
+    results: page.results.map((r) => ({ id: r.id })),
+  };
+}
 
 /**
  * Pages of a window planned ahead of the page being read: page 1 plans pages 2 … 1 + this,

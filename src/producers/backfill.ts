@@ -5,7 +5,7 @@
  */
 import type { Fleet } from '../fleet.js';
 import { RunRunningError, UsageError } from '../errors.js';
-import { enqueuePages } from '../jobs/discover.js';
+import { answeredPage, enqueuePages } from '../jobs/discover.js';
 import { newRunId } from '../runs/run-id.js';
 import type { Kind, RunParams } from '../runs/types.js';
 import { isDiscoverPage } from '../tmdb/types.js';
@@ -73,8 +73,8 @@ export function parseBackfillArgs(args: BackfillArgs): RunParams {
 
 /**
  * Starts a backfill (or search) run: checks the lake (S3 HeadBucket or the local directory) and
- * the TMDB credential (one discover or search request), records the run, enqueues page 1 of its
- * root window.
+ * the TMDB credential with page 1 of its root window (one discover or search request), records
+ * the run, enqueues page 1's job with that answer (so page 1 is asked once).
  * @returns the run id and TMDB's total_results for the whole query.
  * @throws LakeError, TmdbAuthError, TmdbTransientError before anything is enqueued; UsageError
  * when a run with the same parameters is running and `force` is not set, or when `confirm` says no.
@@ -92,13 +92,14 @@ export async function startBackfill(
   } = {},
 ): Promise<{ runId: string; expected: number }> {
   await fleet.store.check();
-  await fleet.tmdb().checkCredential();
   const root = rootWindow(params);
+  // Page 1 checks the credential (no request of its own) and is handed to page 1's job.
   const first =
     params.source === 'search'
-      ? await fleet.tmdb().getRetrying(`/search/${params.kind}`, { query: params.params.query, page: 1 })
-      : await fleet.tmdb().getRetrying(`/discover/${params.kind}`, discoverQuery(params, root, 1));
-  const expected = isDiscoverPage(first) ? first.total_results : 0;
+      ? await fleet.tmdb().checkCredential(`/search/${params.kind}`, { query: params.params.query, page: 1 })
+      : await fleet.tmdb().checkCredential(`/discover/${params.kind}`, discoverQuery(params, root, 1));
+  const answered = isDiscoverPage(first) ? first : undefined;
+  const expected = answered?.total_results ?? 0;
   if (options.confirm && !(await options.confirm(expected))) throw new UsageError('backfill not started: not confirmed');
   const runId = newRunId(params.kind);
   const lakePrefix = fleet.config.lake.prefix;
@@ -110,7 +111,7 @@ export async function startBackfill(
     );
   }
   await fleet.runs.setExpected(runId, expected);
-  await enqueuePages(fleet, runId, [{ window: root, page: 1, pages: 0 }]);
+  await enqueuePages(fleet, runId, [{ window: root, page: 1, pages: 0, ...(answered ? { answered: answeredPage(answered) } : {}) }]);
   fleet.log.info({ runId, params, expected }, 'backfill enqueued');
   return { runId, expected };
 }

@@ -112,18 +112,20 @@ export class TmdbClient {
   }
 
   /**
-   * Checks the base URL and the credential with one `GET /configuration` (TMDB's API
-   * configuration; it needs a valid credential and nothing else).
+   * Checks the base URL and the credential with one request ({@link getRetrying}) and returns
+   * its answer: `GET /configuration` (TMDB's API configuration; it needs a valid credential and
+   * nothing else) by default, or the first request a command needs anyway (a backfill's page 1),
+   * so the check costs no request of its own.
    * @throws ConfigError naming TMDB_API_BASE_URL when it serves no TMDB API v3 there (404);
    * TmdbAuthError (401); TmdbTransientError when TMDB cannot be reached.
    */
-  async checkCredential(): Promise<void> {
+  async checkCredential(path = '/configuration', query: Query = {}): Promise<unknown> {
     try {
-      await this.getRetrying('/configuration');
+      return await this.getRetrying(path, query);
     } catch (err) {
       if (!(err instanceof TmdbNotFoundError)) throw err;
       throw new ConfigError(
-        `invalid configuration:\n  TMDB_API_BASE_URL=${JSON.stringify(this.options.baseUrl)} has no TMDB API v3 (GET /configuration answered 404): expected the API base, e.g. https://api.themoviedb.org/3`,
+        `invalid configuration:\n  TMDB_API_BASE_URL=${JSON.stringify(this.options.baseUrl)} has no TMDB API v3 (GET ${path} answered 404): expected the API base, e.g. https://api.themoviedb.org/3`,
       );
     }
   }

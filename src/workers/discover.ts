@@ -89,7 +89,7 @@ async function processPage(fleet: Fleet, data: DiscoverJobData, params: RunParam
   const { runId, window, page } = data;
   const kind = params.kind as Kind;
   const listing = listingOf(params);
-  const body = await fetchListing(fleet, params, window, page);
+  const body = data.answered ?? (await fetchListing(fleet, params, window, page));
   if (!isDiscoverPage(body)) throw new TmdbTransientError(`unexpected listing page shape for ${discoverPlanKey(data)}`);
   // The run may have been cancelled or failed while this page was in flight.
   if ((await fleet.runs.state(runId)) !== 'running') throw new RunEnded();
