@@ -5,7 +5,7 @@
  * starts the fleet's workers and its CLI through this file for the limiter variants:
  * `node dist/bench/fleet-cli.js worker`, `… backfill movie --wait --json`.
  */
-import { main } from '../src/cli.js';
+import { main } from '../src/program.js';
 import { installBenchLimiter } from './fleet-limiters.js';
 
 installBenchLimiter(process.env.BENCH_LIMITER ?? '');

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildProgram } from '../src/cli.js';
+import { buildProgram } from '../src/program.js';
 import { CONFIG_VARIABLES, SECRET_VARIABLES } from '../src/config.js';
 import { SHUTDOWN_DEADLINE_MS } from '../src/workers/index.js';
 

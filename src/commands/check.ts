@@ -181,7 +181,7 @@ export function checkCommand(getConfig: GetConfig): Command {
     .description('check the configuration, Redis, the lake, the TMDB credential and the export files host; exit 0 all ok, 1 any failed, 2 bad configuration')
     .option('--json', 'one JSON object {"ok":…,"checks":[{"name":…,"ok":…,"detail":…}]} on stdout')
     .action(async (opts: { json?: boolean }) => {
-      const config = await getConfig(); // a ConfigError exits 2 (cli.ts)
+      const config = await getConfig(); // a ConfigError exits 2 (program.ts)
       const results = await runChecks(config);
       const ok = results.every((r) => r.ok);
       if (opts.json) process.stdout.write(`${JSON.stringify({ ok, checks: results })}\n`);
