@@ -74,8 +74,8 @@ export function settingTable(s: Setting, outcomes: Outcome[]): string {
 /** The column definitions printed once under the tables. */
 export const COMPARISON_LEGEND = [
   'Whole run: from spawning the contender\'s first process to its manifest written (the fleet: the',
-  'CLI\'s exit; "already up": from the CLI\'s start, the 4 workers started before, as a standing fleet',
-  'runs a backfill). Fraction of ceiling: TMDB requests answered (discover and details, every status but',
+  'CLI\'s exit, its 4 workers spawned first and left to go idle; "already up": from the CLI\'s start, the',
+  '4 workers started and idle, as a standing fleet runs a backfill). Fraction of ceiling: TMDB requests answered (discover and details, every status but',
   '429) per second of the whole run over the ceiling, which caps them all; for fleets also with the',
   'workers already up. CPU: user +',
   'sys of every process (the fleet: 4 workers, the CLI and redis-server), from the reaped children\'s',

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cliArgs, controls, type WorkerProcess } from '../test/support/fleet-process.js';
-import { track } from './probes.js';
+import { cpuSeconds, track } from './probes.js';
 
 /** Node arguments that run `tmdb-fleet <args>` (the CLI's own, or a bench entry's). */
 export type NodeArgs = (...args: string[]) => string[];
@@ -42,6 +42,24 @@ export async function waitForWorkers(url: string, prefix: string, n: number, wor
   } finally {
     await queue.close();
     connection.disconnect();
+  }
+}
+
+/**
+ * Waits until the worker processes are idle: their CPU time together grew by less than 0.02 s
+ * (10 % of a core) over the last 200 ms — started, connected and waiting for jobs, as the
+ * workers of a standing fleet (`docker compose up`) are when a run is started. At most
+ * `timeoutMs`, then it returns anyway.
+ */
+export async function waitForIdle(workers: WorkerProcess[], timeoutMs = 10_000): Promise<void> {
+  const total = () => workers.reduce((sum, w) => sum + (cpuSeconds(w.child.pid ?? -1) ?? 0), 0);
+  const deadline = Date.now() + timeoutMs;
+  let last = total();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = total();
+    if (now - last < 0.02) return;
+    last = now;
   }
 }
 

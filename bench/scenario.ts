@@ -10,7 +10,7 @@ import { startFakeTmdb, type FakeTmdb, type FakeTmdbStats } from '../src/sandbox
 import { lastJsonLine, type WorkerProcess } from '../test/support/fleet-process.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { s3Env, startS3Server } from '../test/support/s3-server.js';
-import { realCli, runWithPid, startFleetWorker, waitForWorkers, type NodeArgs, type OneShot } from './fleet-spawn.js';
+import { realCli, runWithPid, startFleetWorker, waitForIdle, waitForWorkers, type NodeArgs, type OneShot } from './fleet-spawn.js';
 import { cpuPicture, queuePicture, steadyRate, steadyWindow, type CpuPicture, type CpuSample, type QueuePicture } from './measure.js';
 import { callsPerTitle, commandCalls, cpuSeconds, every, infoField, machineCpu, peakRssBytes, rssBytes } from './probes.js';
 import { verifyRun, type RunSummary } from './verify.js';
@@ -234,6 +234,7 @@ async function measureRun(scenario: Scenario, rig: Rig, cleanups: (() => Promise
   const spawnedAt = Date.now();
   for (let i = 0; i < scenario.workers; i++) workers.push(startFleetWorker(nodeArgs, rig.env));
   await waitForWorkers(rig.env.REDIS_URL!, PREFIX, scenario.workers, workers);
+  await waitForIdle(workers);
   rig.fake.resetStats();
 
   const callsBefore = await commandCalls(rig.monitor);

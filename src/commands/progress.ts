@@ -12,7 +12,10 @@ import { progressOf } from './run-summary.js';
 
 /** Options of {@link watchRun}. */
 export interface WatchOptions {
-  /** Poll interval, ms. @defaultValue 250 */
+  /**
+   * Poll interval of the progress, ms; the run's end is heard at once (its state channel).
+   * @defaultValue 500
+   */
   intervalMs?: number;
   /** Where progress goes. @defaultValue process.stderr */
   stream?: NodeJS.WriteStream;
@@ -34,7 +37,8 @@ export const NO_WORKER_NOTICE_MS = 6_000;
 const WORKER_CHECK_MS = 1_000;
 
 /**
- * Polls a run's summary until it is completed or failed; returns the last summary. On a
+ * Polls a run's summary until it is completed or failed, and reads it at once when the run's
+ * state changes (its state channel); returns the last summary. On a
  * terminal a bar (cli-progress) owns the last line: other stderr lines (logs, notices) print
  * above it (terminal.ts); its ETA reads "estimating…" until items finish, and it ends at 100 %.
  * When `options.workers` counts no worker for {@link NO_WORKER_NOTICE_MS}, one line says so.
@@ -42,12 +46,21 @@ const WORKER_CHECK_MS = 1_000;
  */
 export async function watchRun(runs: RunStore, runId: string, options: WatchOptions = {}): Promise<RunSummary> {
   const stream = options.stream ?? process.stderr;
-  const interval = options.intervalMs ?? 250;
+  const interval = options.intervalMs ?? 500;
   // Every Redis read goes through the watch, so a Redis given up on ends the wait at once.
   const guarded = <T>(read: Promise<T>): Promise<T> => (options.redis ? options.redis.guard(read) : read);
   const poll = () => guarded(runs.summary(runId));
   const count = options.workers;
   const noWorkers = count ? noWorkerNotice(() => guarded(count())) : undefined;
+  // Woken at once when the run's state changes; a change missed (Redis away) waits for the poll.
+  let changed = false;
+  let wake: () => void = () => undefined;
+  const unsubscribe = await guarded(
+    runs.onStateChange(runId, () => {
+      changed = true;
+      wake();
+    }),
+  );
   let summary = await poll();
   const bar = stream.isTTY === true ? new RunBar(stream, progressOf(summary).unit) : undefined;
   const started = Date.now();
@@ -66,12 +79,22 @@ export async function watchRun(runs: RunStore, runId: string, options: WatchOpti
       }
       if (runIsOver(summary)) break;
       await noWorkers?.(summary);
-      await new Promise((r) => setTimeout(r, interval));
+      if (!changed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, interval);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      changed = false;
       summary = await poll();
     }
     bar?.finish(summary);
   } finally {
     bar?.stop();
+    unsubscribe();
   }
   return summary;
 }

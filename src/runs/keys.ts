@@ -32,6 +32,9 @@
  * (the running run of a parameter set), `<prefix>:sync:watches` (registered sync watches),
  * `<prefix>:watermark:<kind>` (the day the changes feed of a kind is read from next) and
  * `<prefix>:schedules:last` (each schedule's latest run).
+ *
+ * Channels (PUBLISH, not keys): `<prefix>:run:<runId>:state-changes` carries a run's new state
+ * each time it changes (transition-1.lua), so a `--wait` wakes when its run ends.
  */
 
 /** The suffixes of a run's keys, each with what happens to it when the run ends. */
@@ -92,6 +95,11 @@ export function keysAtEnd(keys: RunKeys, options: { resumable?: boolean } = {}):
 /** Every key of a run, its hash first. */
 export function allRunKeys(keys: RunKeys): string[] {
   return [keys.run, ...(Object.keys(RUN_KEY_SUFFIXES) as RunKeyName[]).map((name) => keys[name])];
+}
+
+/** The channel a run's state changes are published on (the new state as the message). */
+export function runStateChannel(prefix: string, runId: string): string {
+  return `${prefix}:run:${runId}:state-changes`;
 }
 
 /** The sorted set of every run id, scored by start time (ms). */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { RunNotFoundError, UsageError } from '../errors.js';
 import { scripts } from './scripts.js';
 import { exportCounts, moveWatermark } from './feeds.js';
-import { activeRunKey, allRunKeys, keysAtEnd, runIndexKey } from './keys.js';
+import { activeRunKey, allRunKeys, keysAtEnd, runIndexKey, runStateChannel } from './keys.js';
 import type { RunContext } from './context.js';
 import type { FileCounts, FinishedState, RunKind, RunParams, RunState, RunSummary, UploadedFile, Verdict } from './types.js';
 
@@ -90,7 +90,13 @@ async function readState(ctx: RunContext, runId: string): Promise<RunState | und
 async function transition(ctx: RunContext, runId: string, options: TransitionOptions): Promise<boolean> {
   const finish = options.finish ?? (options.to === 'completed' || options.to === 'failed');
   const finishedAt = finish ? new Date().toISOString() : '';
-  return scripts.transition.run(ctx.redis, [ctx.keys(runId).run], [options.from, options.to, options.error ?? '', finishedAt]);
+  return scripts.transition.run(ctx.redis, [ctx.keys(runId).run], [
+    options.from,
+    options.to,
+    options.error ?? '',
+    finishedAt,
+    runStateChannel(ctx.prefix, runId),
+  ]);
 }
 
 /** See `lifecycle().create`. */
@@ -142,8 +148,27 @@ export function lifecycle(ctx: RunContext) {
       return scripts.isComplete.run(ctx.redis, [ctx.keys(runId).run], []);
     },
 
-    /** Compare-and-set of a run's state. @returns true when the state changed. */
+    /** Compare-and-set of a run's state (published to its watchers). @returns true when the state changed. */
     transition: (runId: string, options: TransitionOptions) => transition(ctx, runId, options),
+
+    /**
+     * Calls `listener` with the new state each time the run's state changes (SUBSCRIBE on the
+     * run's state channel, over a connection of its own). A change made while the connection
+     * was down is not heard: callers also read the state now and then.
+     * @returns once Redis acknowledged the subscription: a function that ends it.
+     */
+    async onStateChange(runId: string, listener: (state: RunState) => void): Promise<() => void> {
+      const sub = ctx.redis.duplicate();
+      sub.on('error', () => undefined); // the caller's own connection reports Redis outages
+      sub.on('message', (_channel: string, state: string) => listener(state as RunState));
+      try {
+        await sub.subscribe(runStateChannel(ctx.prefix, runId));
+      } catch (err) {
+        sub.disconnect();
+        throw err;
+      }
+      return () => sub.disconnect();
+    },
 
     /**
      * Fails a running run (e.g. TMDB refused the credential); its keys are kept for a resume
