@@ -21,7 +21,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-it('returns within 200 ms of the run ending, with a poll interval of 10 s', async () => {
+it('returns within 1 s of the run ending (not after its 10 s poll interval)', async () => {
   const runs = openRunStore(redis, '{wait-test}');
   const runId = 'movie-20261122T000000-0000beef';
   expect(await runs.create(runId, { kind: 'movie', params: {} }, { lakePrefix: 'raw/tmdb' })).toBeUndefined();
@@ -32,5 +32,6 @@ it('returns within 200 ms of the run ending, with a poll interval of 10 s', asyn
   expect(await runs.transition(runId, { from: 'running', to: 'completed', finish: true })).toBe(true);
   const summary = await waiting;
   expect(summary.state).toBe('completed');
-  expect(Date.now() - ended).toBeLessThan(200);
+  // Typically ~5 ms; the bound leaves room for a loaded CI machine, 10× under the interval.
+  expect(Date.now() - ended).toBeLessThan(1_000);
 });
