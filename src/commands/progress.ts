@@ -61,7 +61,10 @@ export async function watchRun(runs: RunStore, runId: string, options: WatchOpti
       wake();
     }),
   );
-  let summary = await poll();
+  let summary = await poll().catch((err: unknown) => {
+    unsubscribe(); // a run that cannot be read (unknown id, Redis given up on) leaves no subscriber open
+    throw err;
+  });
   const bar = stream.isTTY === true ? new RunBar(stream, progressOf(summary).unit) : undefined;
   const started = Date.now();
   const startDone = progressOf(summary).done;
